@@ -1,0 +1,13 @@
+/** One Server-Sent Event, as defined by the WHATWG HTML "server-sent events" section. */
+export interface SseEvent {
+  /** `event:` field; absent means the default type `message`. */
+  event?: string | undefined;
+  /** `data:` lines joined with `\n`. */
+  data: string;
+  /** `id:` field (may be the empty string, which resets the last event id). */
+  id?: string | undefined;
+  /** `retry:` field in milliseconds. */
+  retry?: number | undefined;
+  /** Comment lines (`: ...`), kept so keep-alives pass through. An event may be comment-only. */
+  comments?: string[] | undefined;
+}
