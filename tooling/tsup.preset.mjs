@@ -2,6 +2,7 @@
 export function libraryConfig(entry = { index: 'src/index.ts' }) {
   return {
     entry,
+    tsconfig: 'tsconfig.build.json',
     format: ['esm', 'cjs'],
     dts: { compilerOptions: { ignoreDeprecations: '6.0' } },
     sourcemap: true,
@@ -16,6 +17,7 @@ export function libraryConfig(entry = { index: 'src/index.ts' }) {
 export function appConfig(entry) {
   return {
     entry,
+    tsconfig: 'tsconfig.build.json',
     format: ['esm'],
     dts: false,
     sourcemap: true,
