@@ -19,3 +19,15 @@ export type { SseEvent } from './sse/event.js';
 export { mapResponseMessages } from './transform.js';
 export type { MapMessagesOptions } from './transform.js';
 export { BastionError, ProxyCoreErrorCode, ProxyHttpError } from './errors.js';
+export { channels, publishCacheLookup, traceIdpCall } from './diagnostics.js';
+export type {
+  AuditDroppedMessage,
+  CacheLookupMessage,
+  CacheName,
+  IdpCallKind,
+  IdpFinishMessage,
+  IdpStartMessage,
+  SseStreamMessage,
+  UpstreamFinishMessage,
+  UpstreamStartMessage,
+} from './diagnostics.js';
