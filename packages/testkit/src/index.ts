@@ -1,1 +1,3 @@
-export {};
+// testkit is private; its two halves are owned separately, so the barrel re-exports them whole.
+export * from './idp/index.js';
+export * from './mcp/index.js';
