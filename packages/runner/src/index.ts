@@ -1,4 +1,5 @@
 export { loadRunConfigFile, parseRunConfig, validateRunConfig } from './config/load.js';
+export { runConfigJsonSchema } from './config/json-schema.js';
 export { RESTRICTED_HEADERS, runConfigSchema } from './config/schema.js';
 export type {
   AuditConfig,
