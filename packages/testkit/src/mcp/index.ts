@@ -1,1 +1,11 @@
-export {};
+export { closeHttpServer, freePort, listenServer } from '../ports.js';
+export { startMcpUpstream } from './upstream.js';
+export type { McpUpstream, McpUpstreamOptions } from './upstream.js';
+export type { RecordedRequest } from './recorder.js';
+export type { Latch } from './latch.js';
+export { UPSTREAM_FAULTS } from './faults.js';
+export type { UpstreamFault } from './faults.js';
+export { defineTool, textResult } from './tool.js';
+export type { JsonObjectSchema, ToolContext, UpstreamTool } from './tool.js';
+export { builtinTools, FAIL_TOOL_MESSAGE, THROW_TOOL_MESSAGE } from './builtin-tools.js';
+export { README_TEXT, SECRET_TEXT } from './content.js';
