@@ -3,7 +3,12 @@ import { cacheKey, hashToken, TokenCache } from '../src/cache.js';
 
 function clock(start = 1_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 describe('TokenCache', () => {
