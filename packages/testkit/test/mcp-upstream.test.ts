@@ -8,13 +8,17 @@ import {
   McpError,
   type Progress,
 } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import {
+  defineTool,
   FAIL_TOOL_MESSAGE,
   type McpUpstream,
   README_TEXT,
   SECRET_TEXT,
   startMcpUpstream,
+  textResult,
   THROW_TOOL_MESSAGE,
+  type UpstreamTool,
 } from '../src/mcp/index.js';
 
 const BUILTIN_TOOLS = [
@@ -358,5 +362,317 @@ describe('startMcpUpstream (streamable HTTP, stateful)', () => {
     const response = await fetch(`${up.origin}/other`);
     expect(response.status).toBe(404);
     await response.body?.cancel();
+  });
+});
+
+describe('startMcpUpstream pagination', () => {
+  let up: McpUpstream;
+
+  beforeAll(async () => {
+    up = await startMcpUpstream({ pageSize: 4 });
+  });
+  afterAll(async () => {
+    await up.close();
+  });
+
+  it('pages tools/list with opaque cursors until every tool was listed', async () => {
+    const { client } = await connect(up.url);
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor === undefined ? {} : { cursor });
+      pages.push(page.tools.map((tool) => tool.name));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(pages).toEqual([BUILTIN_TOOLS.slice(0, 4), BUILTIN_TOOLS.slice(4, 8), BUILTIN_TOOLS.slice(8)]);
+    expect(
+      up.rpcRequests('tools/list').map((r) => (r.body as { params?: { cursor?: string } }).params?.cursor),
+    ).toEqual([undefined, expect.any(String), expect.any(String)]);
+  });
+
+  it('rejects a forged cursor with -32602', async () => {
+    const { client } = await connect(up.url);
+    const error = await client.listTools({ cursor: 'bm90LWEtY3Vyc29y' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(McpError);
+    expect((error as McpError).code).toBe(-32602);
+  });
+});
+
+describe('startMcpUpstream stateless and JSON modes', () => {
+  it('serves without sessions when stateless and refuses GET with 405', async () => {
+    const up = await startMcpUpstream({ stateless: true });
+    try {
+      const { client, transport } = await connect(up.url);
+      expect(text(await client.callTool({ name: 'echo', arguments: { text: 'a' } }))).toBe('a');
+      expect(text(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }))).toBe('3');
+      expect(transport.sessionId).toBeUndefined();
+      expect(up.requests.every((r) => r.headers['mcp-session-id'] === undefined)).toBe(true);
+      const get = await fetch(up.url, { headers: { accept: 'text/event-stream' } });
+      expect(get.status).toBe(405);
+      expect(get.headers.get('allow')).toBe('POST');
+      await get.body?.cancel();
+      await client.close();
+      expect(up.sessionCount).toBe(0);
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('answers POSTs with application/json when jsonResponse is set', async () => {
+    const up = await startMcpUpstream({ jsonResponse: true });
+    try {
+      const response = await fetch(up.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INITIALIZE_PARAMS }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toContain('application/json');
+      expect(await response.json()).toMatchObject({
+        jsonrpc: '2.0',
+        id: 1,
+        result: { serverInfo: { name: 'bastion-test-upstream' } },
+      });
+    } finally {
+      await up.close();
+    }
+  });
+});
+
+describe('startMcpUpstream legacy HTTP+SSE under a basePath', () => {
+  let up: McpUpstream;
+
+  beforeAll(async () => {
+    up = await startMcpUpstream({ basePath: '/api/v1' });
+  });
+  afterAll(async () => {
+    await up.close();
+  });
+
+  it('mounts both transports under the prefix', () => {
+    expect(up.basePath).toBe('/api/v1');
+    expect(up.url).toBe(`${up.origin}/api/v1/mcp`);
+    expect(up.sseUrl).toBe(`${up.origin}/api/v1/sse`);
+  });
+
+  it('serves tools, progress and sampling over /api/v1/sse + /api/v1/messages', async () => {
+    up.clearRequests();
+    const client = new Client({ name: 'legacy', version: '1.0.0' }, { capabilities: { sampling: {} } });
+    client.setRequestHandler(CreateMessageRequestSchema, () => ({
+      model: 'm',
+      role: 'assistant',
+      content: { type: 'text', text: 'legacy answer' },
+    }));
+    const transport = new SSEClientTransport(new URL(up.sseUrl));
+    await client.connect(transport);
+    openClients.push(client);
+    expect(up.sessionCount).toBe(1);
+
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'old school' } }))).toBe(
+      'old school',
+    );
+    const progress: number[] = [];
+    const latch = up.latch('legacy-progress');
+    await client.callTool({ name: 'progress', arguments: { steps: 2, latch: latch.name } }, undefined, {
+      onprogress: (p: Progress) => {
+        progress.push(p.progress);
+        latch.release();
+      },
+    });
+    // Step 1 arrived while the tool was parked on the latch. (The SDK's legacy client can drop a
+    // progress event that shares a read with the final result, so only step 1 is asserted.)
+    expect(progress[0]).toBe(1);
+    expect(text(await client.callTool({ name: 'sample', arguments: { prompt: 'p' } }))).toBe('legacy answer');
+
+    expect(up.requests[0]).toMatchObject({ method: 'GET', path: '/api/v1/sse', status: 200 });
+    const posts = up.requests.filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThan(0);
+    for (const post of posts) {
+      expect(post.path).toBe('/api/v1/messages');
+      expect(post.query['sessionId']).toEqual(expect.any(String));
+    }
+    expect(up.rpcRequests('tools/call')).toHaveLength(3);
+  });
+
+  it('answers a POST for an unknown legacy session with 404', async () => {
+    const response = await fetch(`${up.origin}/api/v1/messages?sessionId=nope`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+    });
+    expect(response.status).toBe(404);
+    await response.body?.cancel();
+  });
+
+  it('does not serve the unprefixed paths', async () => {
+    const response = await fetch(`${up.origin}/sse`);
+    expect(response.status).toBe(404);
+    await response.body?.cancel();
+  });
+});
+
+describe('startMcpUpstream requireAuth', () => {
+  let up: McpUpstream;
+
+  beforeAll(async () => {
+    up = await startMcpUpstream({
+      requireAuth: (request) => request.headers.authorization === 'Bearer good',
+      authorizationServers: ['http://127.0.0.1:1/issuer'],
+    });
+  });
+  afterAll(async () => {
+    await up.close();
+  });
+
+  const initialize = (headers: Record<string, string>): Promise<Response> =>
+    fetch(up.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: INITIALIZE_PARAMS }),
+    });
+
+  it('answers 401 with a resource_metadata challenge when no token is sent', async () => {
+    const response = await initialize({});
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${up.origin}/.well-known/oauth-protected-resource/mcp"`,
+    );
+    expect(await response.json()).toEqual({
+      error: 'invalid_token',
+      error_description: 'Authentication required',
+    });
+    expect(up.requests.at(-1)?.status).toBe(401);
+  });
+
+  it('adds error="invalid_token" when a wrong token is sent', async () => {
+    const response = await initialize({ authorization: 'Bearer bad' });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    await response.body?.cancel();
+  });
+
+  it('serves its protected-resource metadata without a token', async () => {
+    const response = await fetch(`${up.origin}/.well-known/oauth-protected-resource/mcp`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      resource: up.url,
+      authorization_servers: ['http://127.0.0.1:1/issuer'],
+      bearer_methods_supported: ['header'],
+    });
+  });
+
+  it('serves clients that send the accepted token', async () => {
+    const { client } = await connect(up.url, { headers: { authorization: 'Bearer good' } });
+    expect(text(await client.callTool({ name: 'echo', arguments: { text: 'in' } }))).toBe('in');
+  });
+
+  it('makes an SDK client without credentials fail to connect', async () => {
+    const client = new Client({ name: 'anon', version: '1.0.0' });
+    await expect(client.connect(new StreamableHTTPClientTransport(new URL(up.url)))).rejects.toThrow();
+  });
+});
+
+describe('startMcpUpstream extension points', () => {
+  it('serves extra tools, replaces built-ins by name, and runs configure per server', async () => {
+    let configured = 0;
+    const up = await startMcpUpstream({
+      pageSize: 100,
+      tools: [
+        defineTool({
+          name: 'shout',
+          inputSchema: z.object({ text: z.string() }),
+          handler: ({ text: value }) => textResult(value.toUpperCase()),
+        }),
+        {
+          name: 'echo',
+          description: 'replacement',
+          inputSchema: { type: 'object', properties: { anything: {} } },
+          handler: (args) => textResult(`raw:${JSON.stringify(args)}`),
+        },
+        {
+          name: 'explode',
+          handler: () => {
+            throw new Error('plain error');
+          },
+        },
+      ],
+      configure: (server) => {
+        configured += 1;
+        server.registerPrompt('extra', { description: 'added by configure' }, () => ({ messages: [] }));
+      },
+    });
+    try {
+      const { client } = await connect(up.url);
+      const { tools } = await client.listTools();
+      expect(tools.map((tool) => tool.name)).toEqual([...BUILTIN_TOOLS, 'shout', 'explode']);
+      expect(tools.find((tool) => tool.name === 'echo')?.description).toBe('replacement');
+      expect(text(await client.callTool({ name: 'shout', arguments: { text: 'hey' } }))).toBe('HEY');
+      expect(text(await client.callTool({ name: 'echo', arguments: { anything: 1 } }))).toBe(
+        'raw:{"anything":1}',
+      );
+      expect(await client.callTool({ name: 'explode', arguments: {} })).toEqual({
+        content: [{ type: 'text', text: 'plain error' }],
+        isError: true,
+      });
+      expect((await client.listPrompts()).prompts.map((p) => p.name)).toEqual(['greeting', 'extra']);
+      expect(configured).toBe(1);
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('serves only the given tools and no demo content when asked', async () => {
+    const up = await startMcpUpstream({
+      builtinTools: false,
+      demoContent: false,
+      tools: [{ name: 'only', handler: () => textResult('ok') }],
+    });
+    try {
+      const { client } = await connect(up.url);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toEqual(['only']);
+      expect(client.getServerCapabilities()?.prompts).toBeUndefined();
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('lets onRequest take over a request', async () => {
+    const up = await startMcpUpstream({
+      onRequest: (request, res) => {
+        if (request.headers['x-teapot'] === undefined) return undefined;
+        res.writeHead(418, { 'content-type': 'text/plain' });
+        res.end('teapot');
+        return true;
+      },
+    });
+    try {
+      const teapot = await fetch(up.url, { method: 'POST', headers: { 'x-teapot': '1' }, body: '{}' });
+      expect(teapot.status).toBe(418);
+      expect(await teapot.text()).toBe('teapot');
+      expect(up.requests[0]?.status).toBe(418);
+      const { client } = await connect(up.url);
+      await expect(client.ping()).resolves.toEqual({});
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('validates its options with TypeErrors naming the option', async () => {
+    await expect(startMcpUpstream({ pageSize: 0 })).rejects.toThrow(
+      new TypeError('"pageSize" must be a positive integer'),
+    );
+    await expect(startMcpUpstream({ basePath: 'api' })).rejects.toThrow(/"basePath"/);
+    await expect(startMcpUpstream({ basePath: '/api/' })).rejects.toThrow(/"basePath"/);
+    await expect(startMcpUpstream({ port: 70000 })).rejects.toThrow(/"port"/);
+    await expect(startMcpUpstream({ requireAuth: 'yes' as unknown as () => boolean })).rejects.toThrow(
+      /"requireAuth"/,
+    );
+    await expect(startMcpUpstream({ tools: [{ name: 'x' } as unknown as UpstreamTool] })).rejects.toThrow(
+      /"tools"/,
+    );
   });
 });

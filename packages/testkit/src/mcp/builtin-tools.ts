@@ -4,6 +4,7 @@ import {
   ErrorCode,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineTool, textResult, type UpstreamTool } from './tool.js';
 
@@ -48,6 +49,9 @@ const progress = defineTool({
   handler: async ({ steps, latch, perStep }, ctx) => {
     for (let step = 1; step <= steps; step++) {
       await ctx.progress(step, steps, `step ${step}/${steps}`);
+      // Let the event leave in its own write: the SDK client dispatches notifications a microtask
+      // late, so a progress event read in the same chunk as the final result would be dropped.
+      await yieldToEventLoop();
       if (latch !== undefined && step < steps) {
         await ctx.latch(perStep === true ? `${latch}:${step}` : latch).wait(ctx.extra.signal);
       }

@@ -18,7 +18,7 @@ export interface RecordedRequest {
   readonly rawBody: string;
   /** `body.method` when the body is a JSON-RPC message, else `undefined`. */
   readonly rpcMethod: string | undefined;
-  /** Status code the upstream answered with; `undefined` while in flight or if no answer was sent. */
+  /** Status code of the upstream's answer, set once the response head is sent; `undefined` if none was sent (yet). */
   status: number | undefined;
 }
 

@@ -154,6 +154,21 @@ function isJsonRpcRequest(body: unknown): boolean {
   return typeof body === 'object' && body !== null && 'method' in body && 'id' in body;
 }
 
+/** Sets `record.status` as soon as the response head is sent (streams included), not only at the end. */
+function trackStatus(res: ServerResponse, record: RecordedRequest): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    const result = (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    record.status = this.statusCode;
+    return result;
+  } as ServerResponse['writeHead'];
+  const onDone = (): void => {
+    if (res.headersSent) record.status = res.statusCode;
+  };
+  res.once('finish', onDone);
+  res.once('close', onDone);
+}
+
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
@@ -199,12 +214,10 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
       configure: options.configure,
     });
 
+  // McpServer.close() closes its transport; the transport's onclose (wrapped by the SDK's Protocol)
+  // then tears the server side down, so transports' onclose handlers below only forget the session.
   const closeSession = async (session: Session): Promise<void> => {
-    try {
-      await session.transport.close();
-    } finally {
-      await session.server.close();
-    }
+    await session.server.close();
   };
 
   const takeFault = (): UpstreamFault | null => {
@@ -285,7 +298,6 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
       });
       transport.onclose = () => {
         if (transport.sessionId !== undefined) streamableSessions.delete(transport.sessionId);
-        void server.close();
       };
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
@@ -300,7 +312,6 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
     sseSessions.set(transport.sessionId, session);
     transport.onclose = () => {
       sseSessions.delete(transport.sessionId);
-      void session.server.close();
     };
     await session.server.connect(transport);
   };
@@ -323,9 +334,7 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
     const rawBody = (await readBody(req)).toString('utf8');
     const record = recordRequest(req, rawBody);
     requests.push(record);
-    res.on('finish', () => {
-      record.status = res.statusCode;
-    });
+    trackStatus(res, record);
     if (options.onRequest !== undefined) {
       const handled = await options.onRequest(record, res);
       if (handled === true || res.headersSent || res.writableEnded) return;
