@@ -1,1 +1,8 @@
-export {};
+export { createToolFilterMiddleware } from './middleware.js';
+export type { ToolFilterMiddleware } from './middleware.js';
+export { compileToolRules, resolveCall } from './config.js';
+export type { ToolFilterOptions, ToolOverride, ToolRules } from './config.js';
+export { rewriteToolsList } from './list.js';
+export type { ListRewrite } from './list.js';
+export { decodeMcpName, encodeMcpName } from './mcp-name.js';
+export { ToolFilterErrorCode } from './errors.js';

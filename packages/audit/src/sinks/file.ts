@@ -1,0 +1,122 @@
+/**
+ * Append-only JSON-lines file with size-based rotation: when the next batch would push the file over
+ * `maxBytes`, it is fsynced, closed and renamed to `<path>.1` (older files shift to `.2` ... `.N`, the
+ * oldest is removed) and a fresh file is opened. Files are created with mode 0600.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { AuditErrorCode, AuditSinkError } from '../errors.js';
+import type { AuditEvent } from '../event.js';
+import type { AuditSink } from './sink.js';
+import { toJsonLines } from './sink.js';
+
+const write = promisify(fs.write);
+const fsync = promisify(fs.fsync);
+const close = promisify(fs.close);
+const fchmod = promisify(fs.fchmod);
+const fstat = promisify(fs.fstat);
+const open = promisify(fs.open);
+
+export interface FileSinkOptions {
+  /** Log file path. Its directory must exist. */
+  path: string;
+  /** Rotate when the file would grow past this size, bytes. Default 104857600 (100 MiB). */
+  maxBytes?: number | undefined;
+  /** Rotated files kept (`<path>.1` ... `<path>.<maxFiles>`). Default 5; 0 truncates instead of keeping. */
+  maxFiles?: number | undefined;
+  /** File mode for created files. Default 0o600. */
+  mode?: number | undefined;
+  /** Default `file`. */
+  name?: string | undefined;
+}
+
+export interface FileSink extends AuditSink {
+  /** Current size of the active file, bytes. */
+  readonly size: number;
+}
+
+function openSync(path: string, mode: number, name: string): number {
+  try {
+    const fd = fs.openSync(path, 'a', mode);
+    fs.fchmodSync(fd, mode);
+    return fd;
+  } catch (cause) {
+    throw new AuditSinkError(`audit sink "${name}" cannot open its file`, {
+      sink: name,
+      code: AuditErrorCode.SinkOpen,
+      cause,
+    });
+  }
+}
+
+/** Opens the file synchronously (a missing directory fails at construction, not on the first event). */
+export function createFileSink(options: FileSinkOptions): FileSink {
+  if (typeof options?.path !== 'string' || options.path.length === 0) {
+    throw new TypeError('"path" must be a non-empty string');
+  }
+  const maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024)
+    throw new TypeError('"maxBytes" must be an integer >= 1024');
+  const maxFiles = options.maxFiles ?? 5;
+  if (!Number.isSafeInteger(maxFiles) || maxFiles < 0 || maxFiles > 1000) {
+    throw new TypeError('"maxFiles" must be an integer between 0 and 1000');
+  }
+  const mode = options.mode ?? 0o600;
+  const name = options.name ?? 'file';
+  const path = options.path;
+
+  let fd: number | undefined = openSync(path, mode, name);
+  let size = fs.fstatSync(fd).size;
+
+  async function rotate(): Promise<void> {
+    if (fd !== undefined) {
+      await fsync(fd);
+      await close(fd);
+      fd = undefined;
+    }
+    if (maxFiles === 0) {
+      await fs.promises.rm(path, { force: true });
+    } else {
+      await fs.promises.rm(`${path}.${maxFiles}`, { force: true });
+      for (let i = maxFiles - 1; i >= 1; i--) {
+        try {
+          await fs.promises.rename(`${path}.${i}`, `${path}.${i + 1}`);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      await fs.promises.rename(path, `${path}.1`);
+    }
+    fd = await open(path, 'a', mode);
+    await fchmod(fd, mode);
+    size = (await fstat(fd)).size;
+  }
+
+  return {
+    name,
+    get size() {
+      return size;
+    },
+    async write(events: readonly AuditEvent[]): Promise<void> {
+      const buf = Buffer.from(toJsonLines(events), 'utf8');
+      if (size > 0 && size + buf.length > maxBytes) await rotate();
+      if (fd === undefined) fd = openSync(path, mode, name);
+      let offset = 0;
+      while (offset < buf.length) {
+        const { bytesWritten } = await write(fd, buf, offset, buf.length - offset, null);
+        offset += bytesWritten;
+      }
+      size += buf.length;
+    },
+    async close(): Promise<void> {
+      if (fd === undefined) return;
+      const f = fd;
+      fd = undefined;
+      try {
+        await fsync(f);
+      } finally {
+        await close(f);
+      }
+    },
+  };
+}
