@@ -16,8 +16,29 @@ export type {
   JsonRpcSuccess,
 } from './jsonrpc.js';
 export type { SseEvent } from './sse/event.js';
-export { mapResponseMessages } from './transform.js';
+export { parseSse, SseParser } from './sse/parser.js';
+export { serializeSseEvent } from './sse/serialize.js';
+export { mapResponseMessages, mapSseEvents, readJsonBody, sseEventsOf, toSseBody } from './transform.js';
 export type { MapMessagesOptions } from './transform.js';
+export { errorToResponse, INTERNAL_ERROR_MESSAGE, jsonRpcErrorBody } from './edge/error-to-response.js';
+export { writeResponse } from './edge/write-response.js';
+export type { WriteResponseOptions } from './edge/write-response.js';
+export { createForwarder, mapUpstreamError } from './forwarder/forwarder.js';
+export type { Forwarder, ForwarderOptions } from './forwarder/forwarder.js';
+export type { UpstreamOptions } from './forwarder/options.js';
+export {
+  FORWARDED_REQUEST_HEADERS,
+  forwardableRequestHeaders,
+  HOP_BY_HOP,
+  relayableResponseHeaders,
+} from './forwarder/headers.js';
+export { mapEndpointUrl, mergeQuery } from './forwarder/url.js';
+export { createProxyHandler } from './server/handler.js';
+export type { CloseOptions, ProxyHandler, ReadinessReport } from './server/handler.js';
+export { startProxyServer } from './server/start.js';
+export type { ProxyServer } from './server/start.js';
+export { DEFAULT_MAX_BODY_BYTES } from './server/options.js';
+export type { ProxyHandlerOptions, ProxyLimits, ProxyServerOptions } from './server/options.js';
 export { BastionError, ProxyCoreErrorCode, ProxyHttpError } from './errors.js';
 export { channels, publishCacheLookup, traceIdpCall } from './diagnostics.js';
 export type {

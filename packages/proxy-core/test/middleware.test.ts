@@ -26,7 +26,7 @@ describe('composeChain', () => {
     const order: string[] = [];
     const mk = (name: string): Middleware => ({
       name,
-      async handle(ex, next) {
+      async handle(_ex, next) {
         order.push(`>${name}`);
         const res = await next();
         order.push(`<${name}`);

@@ -10,4 +10,11 @@ export interface SseEvent {
   retry?: number | undefined;
   /** Comment lines (`: ...`), kept so keep-alives pass through. An event may be comment-only. */
   comments?: string[] | undefined;
+  /**
+   * Whether the event carries `data:` lines. Only matters when `data` is `''`: a comment-only keep-alive
+   * or a bare `id:`/`retry:` block has no data line, while a priming event (`id: 1` + empty `data:`) has one.
+   * When omitted: `true` if `data !== ''` or the event has no other field, else `false`. The parser sets
+   * it whenever `data` is `''`.
+   */
+  hasData?: boolean | undefined;
 }
