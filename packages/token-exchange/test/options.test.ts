@@ -67,8 +67,16 @@ describe('resolveOptions', () => {
     ['no client id', { clientId: '' }, /"clientId"/],
     ['unknown grant', { grant: 'password' as never }, /"grant"/],
     ['unknown client auth', { clientAuth: 'tls' as never }, /"clientAuth"/],
-    ['post without secret', { clientSecret: undefined, clientAuth: 'client_secret_post' }, /"clientSecret" is required/],
-    ['jwt without key', { clientSecret: undefined, clientAuth: 'private_key_jwt' }, /"privateKey" is required/],
+    [
+      'post without secret',
+      { clientSecret: undefined, clientAuth: 'client_secret_post' },
+      /"clientSecret" is required/,
+    ],
+    [
+      'jwt without key',
+      { clientSecret: undefined, clientAuth: 'private_key_jwt' },
+      /"privateKey" is required/,
+    ],
     ['key that is not PEM', { clientSecret: undefined, privateKey: 'hunter2' }, /"privateKey" must be/],
     ['key with basic', { privateKey: { kty: 'EC' } }, /"privateKey" is only used/],
     ['authorization header', { header: { name: 'Authorization' } }, /omit "header"/],
@@ -96,7 +104,8 @@ describe('resolveOptions', () => {
 
   it('accepts http: loopback URLs with allowInsecureRequests', () => {
     expect(
-      resolveOptions({ ...base, tokenUrl: 'http://127.0.0.1:1/token', allowInsecureRequests: true }).tokenUrl?.href,
+      resolveOptions({ ...base, tokenUrl: 'http://127.0.0.1:1/token', allowInsecureRequests: true }).tokenUrl
+        ?.href,
     ).toBe('http://127.0.0.1:1/token');
   });
 });

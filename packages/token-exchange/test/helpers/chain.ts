@@ -3,7 +3,13 @@
  * one inbound request, so middleware-level tests exercise a real upstream without the HTTP server.
  * The terminal forwards `exchange.upstreamHeaders` and the body to the testkit MCP upstream.
  */
-import { composeChain, Exchange, type Identity, type Middleware, type ProxyResponse } from '@bastion-mcp/proxy-core';
+import {
+  composeChain,
+  Exchange,
+  type Identity,
+  type Middleware,
+  type ProxyResponse,
+} from '@bastion-mcp/proxy-core';
 import { decodeJwt } from 'jose';
 
 let seq = 0;

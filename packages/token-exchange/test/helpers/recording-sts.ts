@@ -66,7 +66,8 @@ export async function startRecordingSts(target: { tokenEndpoint: string }): Prom
       const body = Buffer.from(await answer.arrayBuffer());
       const out: Record<string, string> = {};
       answer.headers.forEach((v, k) => {
-        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
+        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k))
+          out[k] = v;
       });
       res.writeHead(answer.status, out);
       res.end(body);
