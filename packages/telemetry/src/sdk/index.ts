@@ -1,0 +1,162 @@
+/**
+ * `@bastion-mcp/telemetry/sdk`: the OpenTelemetry SDK half of the package, loaded by `createTelemetry`
+ * only when telemetry is enabled. Providers are per instance and never registered globally.
+ */
+import type { Meter, Tracer } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { type MetricReader, MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base';
+import type { Route } from '@bastion-mcp/proxy-core';
+import { TelemetryError, TelemetryErrorCode } from '../errors.js';
+import { KnownTools } from '../known-tools.js';
+import { INSTRUMENTATION_SCOPE } from '../names.js';
+import type { ResolvedOptions } from '../options.js';
+import type { MetricsServerOptions, Telemetry } from '../types.js';
+import { subscribeDiagnostics } from './diagnostics.js';
+import { createInstruments, type Instruments } from './instruments.js';
+import { createMetricsHandler, type MetricsHandler, startMetricsListener } from './metrics-server.js';
+import { createEdgeMiddleware, createInnerMiddleware } from './middlewares.js';
+import { type ProcessMetrics, startProcessMetrics } from './process-metrics.js';
+import { RequestTracker } from './requests.js';
+
+const VERSION = '0.1.0';
+
+export async function createSdkTelemetry(options: ResolvedOptions): Promise<Telemetry> {
+  const resource = resourceFromAttributes({
+    'service.name': options.serviceName,
+    ...(options.serviceVersion === undefined ? {} : { 'service.version': options.serviceVersion }),
+    ...options.resourceAttributes,
+  });
+
+  let tracerProvider: BasicTracerProvider | undefined;
+  let tracer: Tracer | undefined;
+  if (options.traces) {
+    const processors: SpanProcessor[] = options.spanExporters.map((e) => new SimpleSpanProcessor(e));
+    if (options.otlp?.tracesUrl !== undefined) {
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+      processors.push(
+        new BatchSpanProcessor(
+          new OTLPTraceExporter({
+            url: options.otlp.tracesUrl,
+            headers: { ...options.otlp.headers },
+            timeoutMillis: options.otlp.timeoutMs,
+          }),
+        ),
+      );
+    }
+    tracerProvider = new BasicTracerProvider({
+      resource,
+      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+      spanProcessors: processors,
+    });
+    tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+  }
+
+  let meterProvider: MeterProvider | undefined;
+  let prometheus: PrometheusExporter | undefined;
+  let instruments: Instruments | undefined;
+  let processMetrics: ProcessMetrics | undefined;
+  if (options.metrics) {
+    const readers: MetricReader[] = [];
+    if (options.prometheus) {
+      prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      readers.push(prometheus);
+    }
+    if (options.otlp?.metricsUrl !== undefined) {
+      const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = await Promise.all([
+        import('@opentelemetry/exporter-metrics-otlp-http'),
+        import('@opentelemetry/sdk-metrics'),
+      ]);
+      readers.push(
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({
+            url: options.otlp.metricsUrl,
+            headers: { ...options.otlp.headers },
+            timeoutMillis: options.otlp.timeoutMs,
+          }),
+          exportIntervalMillis: options.otlp.metricsIntervalMs,
+          exportTimeoutMillis: Math.min(options.otlp.timeoutMs, options.otlp.metricsIntervalMs),
+        }),
+      );
+    }
+    meterProvider = new MeterProvider({ resource, readers });
+    const meter: Meter = meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION);
+    instruments = createInstruments(meter);
+    if (options.processMetrics) processMetrics = startProcessMetrics(meter);
+  }
+
+  const tracker = new RequestTracker({
+    tracer,
+    instruments,
+    knownTools: new KnownTools(options.maxToolNames),
+    options,
+  });
+  const subscriptions = subscribeDiagnostics(tracker, tracer, instruments);
+
+  const exporter = prometheus;
+  const metricsHandler: MetricsHandler | undefined =
+    exporter === undefined
+      ? undefined
+      : createMetricsHandler(options.metricsPath, (req, res) => exporter.getMetricsRequestHandler(req, res));
+  const routes: Route[] | undefined =
+    metricsHandler !== undefined && options.metricsOnMainPort
+      ? [{ method: 'GET', path: options.metricsPath, handle: metricsHandler }]
+      : undefined;
+
+  const listeners = new Set<{ close(): Promise<void> }>();
+  const forceFlush = async (): Promise<void> => {
+    await Promise.all([tracerProvider?.forceFlush(), meterProvider?.forceFlush()]);
+  };
+  let shutdownPromise: Promise<void> | undefined;
+
+  return {
+    enabled: true,
+    edge: createEdgeMiddleware(tracker),
+    middleware: createInnerMiddleware(tracker, {
+      inspectResponses: options.inspectResponses,
+      traces: options.traces,
+      routes,
+      flush: forceFlush,
+    }),
+    metricsHandler,
+    async startMetricsServer(serverOptions?: MetricsServerOptions) {
+      if (metricsHandler === undefined || shutdownPromise !== undefined) {
+        throw new TelemetryError(
+          TelemetryErrorCode.MetricsDisabled,
+          shutdownPromise === undefined ? 'Prometheus metrics are disabled' : 'telemetry was shut down',
+        );
+      }
+      const listener = await startMetricsListener(metricsHandler, options.metricsPath, serverOptions);
+      listeners.add(listener);
+      return {
+        ...listener,
+        close: async () => {
+          listeners.delete(listener);
+          await listener.close();
+        },
+      };
+    },
+    forceFlush,
+    shutdown() {
+      shutdownPromise ??= (async () => {
+        subscriptions.unsubscribe();
+        processMetrics?.stop();
+        try {
+          await Promise.allSettled([...listeners].map((l) => l.close()));
+          listeners.clear();
+        } finally {
+          await Promise.allSettled([tracerProvider?.shutdown(), meterProvider?.shutdown()]);
+        }
+      })();
+      return shutdownPromise;
+    },
+  };
+}
