@@ -1,0 +1,70 @@
+// Closed-loop load generator on an undici Pool: `concurrency` workers each send a request, read the
+// whole response, and record its latency. Fixed concurrency, fixed duration, warm-up excluded.
+import { Pool } from 'undici';
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/**
+ * @param {{ url: string, method?: string, body?: string, headers?: Record<string,string>,
+ *   concurrency: number, durationMs: number, warmupMs?: number, expectStatus?: number }} o
+ */
+export async function runLoad(o) {
+  const url = new URL(o.url);
+  const pool = new Pool(url.origin, { connections: o.concurrency, pipelining: 1, keepAliveTimeout: 10_000 });
+  const path = url.pathname + url.search;
+  const expectStatus = o.expectStatus ?? 200;
+  const latencies = [];
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  let firstError;
+  const worker = async () => {
+    while (!stop) {
+      const t0 = process.hrtime.bigint();
+      try {
+        const res = await pool.request({
+          path,
+          method: o.method ?? 'POST',
+          headers: o.headers,
+          body: o.body,
+        });
+        await res.body.text();
+        if (res.statusCode !== expectStatus) throw new Error(`status ${res.statusCode}`);
+        if (measuring) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch (err) {
+        if (measuring) errors++;
+        firstError ??= err;
+      }
+    }
+  };
+  const workers = Array.from({ length: o.concurrency }, worker);
+  await new Promise((r) => setTimeout(r, o.warmupMs ?? 1000));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((r) => setTimeout(r, o.durationMs));
+  measuring = false;
+  const elapsed = performance.now() - started;
+  stop = true;
+  await Promise.all(workers);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    firstError: firstError ? String(firstError.message ?? firstError) : undefined,
+    rps: (latencies.length / elapsed) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+export const fmt = {
+  rps: (n) => n.toFixed(0).padStart(7),
+  ms: (n) => `${n.toFixed(2)} ms`.padStart(10),
+  pct: (n) => `${(n * 100).toFixed(1)}%`.padStart(7),
+  mb: (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`,
+};
