@@ -1,0 +1,56 @@
+/** How each MCP method is treated by authz. */
+import type { JsonRpcMessage } from '@bastion-mcp/proxy-core';
+import { ACTIONS, type ActionId } from './entity-model.js';
+
+export type MethodClass =
+  /** Names a tool / prompt / resource: evaluated before forwarding. */
+  | { readonly kind: 'target'; readonly target: 'tool' | 'prompt' | 'resource' }
+  /** A list: answered, its items filtered by the matching action. */
+  | { readonly kind: 'list'; readonly item: 'tools' | 'prompts' | 'resources'; readonly listAction: ActionId }
+  /** `subscriptions/listen`: each subscribed resource URI is authorized like `resources/read`. */
+  | { readonly kind: 'listen' }
+  /** No target: forwarded without a decision. */
+  | { readonly kind: 'pass' }
+  /** A JSON-RPC response the client sends to a server request (sampling/elicitation/roots results). */
+  | { readonly kind: 'client-response' }
+  /** Anything else: `defaultUnknownMethod` decides. */
+  | { readonly kind: 'unknown' };
+
+/** Methods that carry no tool, prompt or resource and are always forwarded. */
+export const PASS_METHODS: ReadonlySet<string> = new Set([
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'completion/complete',
+  'server/discover',
+  // Templates are patterns, not concrete URIs: reading a URI built from one is authorized by resources/read.
+  'resources/templates/list',
+]);
+
+const TARGETS: Record<string, 'tool' | 'prompt' | 'resource'> = {
+  'tools/call': 'tool',
+  'prompts/get': 'prompt',
+  'resources/read': 'resource',
+  'resources/subscribe': 'resource',
+  'resources/unsubscribe': 'resource',
+};
+
+export const LISTS: Record<string, { item: 'tools' | 'prompts' | 'resources'; listAction: ActionId }> = {
+  'tools/list': { item: 'tools', listAction: ACTIONS.listTools },
+  'prompts/list': { item: 'prompts', listAction: ACTIONS.listPrompts },
+  'resources/list': { item: 'resources', listAction: ACTIONS.listResources },
+};
+
+export function classify(message: JsonRpcMessage, extraPass: ReadonlySet<string>): MethodClass {
+  if (!('method' in message)) return { kind: 'client-response' };
+  const method = message.method;
+  const target = TARGETS[method];
+  if (target) return { kind: 'target', target };
+  const list = LISTS[method];
+  if (list) return { kind: 'list', ...list };
+  if (method === 'subscriptions/listen') return { kind: 'listen' };
+  if (method.startsWith('notifications/') || PASS_METHODS.has(method) || extraPass.has(method)) {
+    return { kind: 'pass' };
+  }
+  return { kind: 'unknown' };
+}
