@@ -74,7 +74,9 @@ export function classifyStsError(err: unknown, ctx: ClassifyContext): TokenExcha
           ctx.retryAfterSeconds,
           'the STS timed out',
         );
-      case 'OAUTH_RESPONSE_IS_NOT_CONFORM': {
+      case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
+      case 'OAUTH_RESPONSE_IS_NOT_JSON': {
+        // Unexpected status, or a body that is not JSON (an error page): decide by the status.
         const response = err.cause instanceof Response ? err.cause : undefined;
         const status = response?.status;
         const detail: StsFailureDetail = { stsStatus: status, clientCode: code };
@@ -85,10 +87,11 @@ export function classifyStsError(err: unknown, ctx: ClassifyContext): TokenExcha
             `the STS answered HTTP ${status}`,
           );
         }
+        if (status !== undefined && status >= 200 && status < 300) {
+          return new TokenExchangeBadResponseError(detail, 'not JSON');
+        }
         return new TokenExchangeRefusedError(detail);
       }
-      case 'OAUTH_RESPONSE_IS_NOT_JSON':
-        return new TokenExchangeBadResponseError({ clientCode: code }, 'not JSON');
       case 'OAUTH_PARSE_ERROR':
         return new TokenExchangeBadResponseError({ clientCode: code }, 'unparseable body');
       case 'OAUTH_INVALID_RESPONSE':

@@ -97,6 +97,8 @@ export interface ResolvedOptions {
   readonly grant: 'token-exchange' | 'client_credentials';
   readonly tokenUrl: URL | undefined;
   readonly issuer: URL | undefined;
+  /** The issuer identifier exactly as configured (identifiers are compared as strings). */
+  readonly issuerId: string | undefined;
   readonly clientId: string;
   readonly clientAuth: ClientAuthMethod;
   readonly clientSecret: string | undefined;
@@ -298,6 +300,7 @@ export function resolveOptions(options: TokenExchangeOptions): ResolvedOptions {
     grant,
     tokenUrl,
     issuer,
+    issuerId: issuer ? (options.issuer as string) : undefined,
     clientId,
     clientAuth,
     clientSecret,

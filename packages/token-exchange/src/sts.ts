@@ -83,7 +83,7 @@ export class StsClient {
     const timeout = o.timeoutMs / 1000;
     if (o.tokenUrl) {
       const server: oidc.ServerMetadata = {
-        issuer: (o.issuer ?? o.tokenUrl).href,
+        issuer: o.issuerId ?? o.tokenUrl.href,
         token_endpoint: o.tokenUrl.href,
       };
       const config = new oidc.Configuration(server, o.clientId, metadata, auth);

@@ -20,7 +20,7 @@ import {
   TokenExchangeErrorCode,
   type TokenExchangeOptions,
 } from '../src/index.js';
-import { identityOf, run } from './helpers/chain.js';
+import { formEncode, identityOf, run } from './helpers/chain.js';
 import { type RecordingSts, startRecordingSts } from './helpers/recording-sts.js';
 
 type Idp = Awaited<ReturnType<typeof startTestIdp>>;
@@ -143,9 +143,7 @@ describe('token exchange against the testkit IdP', () => {
       ].sort(),
     );
     const { clientId, clientSecret } = idp.clients.exchanger;
-    const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
-      'base64',
-    );
+    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
     expect(req.headers.authorization).toBe(`Basic ${basic}`);
   });
 
@@ -392,36 +390,6 @@ describe('failures fail closed', () => {
       hanging.closeAllConnections();
       await new Promise<void>((r) => hanging.close(() => r()));
     }
-  });
-
-  const malformed: [string, number, string][] = [
-    ['no issued_token_type', 200, '{"access_token":"abc","token_type":"Bearer","expires_in":60}'],
-    [
-      'no access_token',
-      200,
-      '{"token_type":"Bearer","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}',
-    ],
-    ['not JSON', 200, '<html>hello</html>'],
-    [
-      'a DPoP token',
-      200,
-      '{"access_token":"abc","token_type":"DPoP","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}',
-    ],
-    [
-      'a token that is not a header value',
-      200,
-      '{"access_token":"a\\r\\nb","token_type":"Bearer","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}',
-    ],
-  ];
-  it.each(malformed)('answers 502 when the STS response has %s', async (_name, status, body) => {
-    const token = await userToken('quinn');
-    sts.respondWith({
-      status,
-      body,
-      headers: { 'content-type': body.startsWith('<') ? 'text/html' : 'application/json' },
-    });
-    const err = await expectFailure([exchanger()], token, 502, TokenExchangeErrorCode.BadResponse);
-    expect(err.message).not.toContain('abc');
   });
 });
 

@@ -86,3 +86,8 @@ export function run(middlewares: Middleware[], upstreamUrl: string, options: Run
   const chain = composeChain(middlewares, forwardTo(upstreamUrl));
   return { exchange, response: chain(exchange) };
 }
+
+/** application/x-www-form-urlencoded encoding of one value (RFC 6749 §2.3.1 client credentials). */
+export function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
