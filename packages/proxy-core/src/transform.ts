@@ -1,9 +1,9 @@
 /**
  * Response transforms that work on JSON and SSE bodies alike, message by message.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ProxyCoreErrorCode, ProxyHttpError } from './errors.js';
-import { BodyLimitError, readBody, upstreamTooLarge } from './internal/body.js';
+import { BodyLimitError, destroyQuietly, readBody, upstreamTooLarge } from './internal/body.js';
 import { JsonRpcErrorCode, type JsonRpcMessage } from './jsonrpc.js';
 import {
   contentTypeOf,
@@ -69,7 +69,7 @@ async function bufferStream(stream: Readable, limit: number): Promise<Buffer> {
     return await readBody(stream, limit);
   } catch (err) {
     if (err instanceof BodyLimitError) {
-      stream.destroy();
+      destroyQuietly(stream);
       throw upstreamTooLarge(limit, err);
     }
     throw err;
@@ -124,8 +124,8 @@ export async function* mapSseEvents(
  * `content-length` is removed when the body changes. Non-JSON/non-SSE bodies are returned unchanged.
  *
  * JSON bodies are buffered up to `maxJsonBytes` (default 16 MiB) and then fail with
- * `ERR_BASTION_PROXY_UPSTREAM_RESPONSE_TOO_LARGE` (502). A JSON content type whose bytes are not JSON is
- * passed on unchanged (as the bytes read). A JSON array (a batch answer) has each element mapped.
+ * `ERR_BASTION_PROXY_UPSTREAM_RESPONSE_TOO_LARGE` (502). A JSON content type whose bytes are not JSON fails
+ * with `ERR_BASTION_PROXY_UPSTREAM_BAD_RESPONSE` (502). A JSON array (a batch answer) has each element mapped.
  */
 export async function mapResponseMessages(
   res: ProxyResponse,
@@ -160,16 +160,8 @@ export async function mapResponseMessages(
   } else {
     if (!isJsonContentType(contentTypeOf(res))) return res;
     const raw = await bufferStream(body.stream, limit);
-    try {
-      value = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
-    } catch {
-      return {
-        status: res.status,
-        headers: res.headers,
-        body: { type: 'stream', stream: Readable.from([raw]) },
-      };
-    }
-    if (value === undefined) return { status: res.status, headers: res.headers, body: { type: 'empty' } };
+    if (raw.length === 0) return { status: res.status, headers: res.headers, body: { type: 'empty' } };
+    value = parseJsonOrThrow(raw);
   }
   let mapped: unknown = value;
   if (isJsonRpcObject(value)) {

@@ -10,6 +10,7 @@ import type { Exchange } from '../exchange.js';
 import { contentTypeOf, isSseContentType, type ProxyResponse } from '../response.js';
 import type { SseEvent } from '../sse/event.js';
 import { serializeSseEvent } from '../sse/serialize.js';
+import { destroyQuietly } from '../internal/body.js';
 
 export interface WriteResponseOptions {
   /** Published with `channels.sseStream` open/close. */
@@ -80,7 +81,7 @@ export async function writeResponse(
 }
 
 function destroyBody(res: ProxyResponse): void {
-  if (res.body.type === 'stream') res.body.stream.destroy();
+  if (res.body.type === 'stream') destroyQuietly(res.body.stream);
   else if (res.body.type === 'sse') {
     const it = res.body.events[Symbol.asyncIterator]();
     void it.return?.()?.catch(() => {});
@@ -168,7 +169,7 @@ async function relayStream(
     publishSse(options, 'open');
   }
   let failed = false;
-  const onStop = () => stream.destroy();
+  const onStop = () => destroyQuietly(stream);
   stop.signal.addEventListener('abort', onStop, { once: true });
   try {
     for await (const chunk of stream) {
@@ -183,7 +184,7 @@ async function relayStream(
   } finally {
     stop.signal.removeEventListener('abort', onStop);
     stop.abort();
-    if (!stream.destroyed) stream.destroy();
+    destroyQuietly(stream);
     if (isSse) publishSse(options, 'close');
   }
   finish(out, failed);

@@ -282,7 +282,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         res = await send(exchange, url, body);
         const location = res.headers.location;
         if (!REDIRECTS.has(res.statusCode) || location === undefined) break;
-        res.body.destroy();
+        await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
         const next: URL = new URL(Array.isArray(location) ? location[0]! : location, url);
         const allowed =
           cfg.checkRedirect !== undefined &&

@@ -38,3 +38,15 @@ export function upstreamTooLarge(limit: number, cause?: unknown): ProxyHttpError
     cause,
   });
 }
+
+const noop = () => {};
+
+/** Destroy a stream nobody reads any more without risking an unhandled `error` event (undici bodies emit one). */
+export function destroyQuietly(stream: {
+  destroyed?: boolean;
+  destroy(): unknown;
+  on(e: 'error', f: () => void): unknown;
+}): void {
+  stream.on('error', noop);
+  if (!stream.destroyed) stream.destroy();
+}

@@ -41,7 +41,8 @@ export function serializeSseEvent(ev: SseEvent): string {
     }
     out += `retry: ${ev.retry}\n`;
   }
-  if (hasDataLines(ev)) {
+  // An event with no field at all cannot be framed: it is written as one empty data line.
+  if (hasDataLines(ev) || out === '') {
     for (const line of ev.data.split(NEWLINE)) out += line === '' ? 'data:\n' : `data: ${line}\n`;
   }
   return `${out}\n`;
