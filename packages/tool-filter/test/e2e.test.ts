@@ -77,7 +77,8 @@ describe.each([
     expect(JSON.stringify(result.content)).toContain('5');
     const calls = up.rpcRequests('tools/call');
     expect(calls).toHaveLength(1);
-    expect((calls[0]?.body as { params: { name: string; arguments: unknown } }).params).toEqual({
+    const body = calls[0]?.body as { params: { name: string; arguments: unknown } } | undefined;
+    expect(body?.params).toEqual({
       name: 'add',
       arguments: { a: 2, b: 3 },
     });
