@@ -21,7 +21,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createTelemetry, type MetricsServer, REDACTED, type Telemetry } from '../src/index.js';
-import { eventually, type Sample, scrape, valueOf } from './helpers.js';
+import { eventually, type Sample, scrape, sampleValue } from './helpers.js';
 
 const CLIENT_TRACE_ID = randomBytes(16).toString('hex');
 const CLIENT_SPAN_ID = randomBytes(8).toString('hex');
@@ -290,7 +290,7 @@ describe('telemetry through a real proxy', () => {
       await serverSpan('tools/call delete_repo');
       await serverSpan('tools/call echo', (s) => s.attributes['bastion.server.name'] === 'dead');
       const mid = await scrape(metrics.url);
-      otherBefore = valueOf(mid, 'bastion_mcp_requests_total', { server: 'demo', tool: 'other' });
+      otherBefore = sampleValue(mid, 'bastion_mcp_requests_total', { server: 'demo', tool: 'other' });
       const session = transport.sessionId ?? '';
       for (let i = 0; i < FLOOD; i++) {
         const res = await rpcPost(
@@ -317,7 +317,7 @@ describe('telemetry through a real proxy', () => {
     });
 
     const delta = (name: string, match: Record<string, string>) =>
-      valueOf(after, name, match) - valueOf(before, name, match);
+      sampleValue(after, name, match) - sampleValue(before, name, match);
 
     it('counts exactly the requests sent, by method, tool, outcome and status', () => {
       expect(
@@ -444,7 +444,7 @@ describe('telemetry through a real proxy', () => {
       for (const label of toolLabels) expect([...listedTools, 'other']).toContain(label);
       expect(toolLabels.size).toBeLessThanOrEqual(3);
       expect(
-        valueOf(after, 'bastion_mcp_requests_total', { server: 'demo', tool: 'other' }) - otherBefore,
+        sampleValue(after, 'bastion_mcp_requests_total', { server: 'demo', tool: 'other' }) - otherBefore,
       ).toBe(FLOOD);
     });
 
@@ -470,8 +470,8 @@ describe('telemetry through a real proxy', () => {
     });
 
     it('exposes process metrics', () => {
-      expect(valueOf(after, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
-      expect(valueOf(after, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
+      expect(sampleValue(after, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
+      expect(sampleValue(after, 'process_cpu_seconds_total', {})).toBeGreaterThan(0);
       expect(after.some((s) => s.name === 'nodejs_heap_used_bytes')).toBe(true);
     });
 
@@ -480,7 +480,9 @@ describe('telemetry through a real proxy', () => {
       await client.close();
       await eventually(async () => {
         const now = await scrape(metrics.url);
-        return valueOf(now, 'bastion_mcp_active_sse_streams', { server: 'demo' }) === 0 ? true : undefined;
+        return sampleValue(now, 'bastion_mcp_active_sse_streams', { server: 'demo' }) === 0
+          ? true
+          : undefined;
       });
     });
 

@@ -24,7 +24,7 @@ export function parsePrometheus(text: string): Sample[] {
 }
 
 /** Sum of the samples named `name` whose labels include `match`. */
-export function valueOf(samples: readonly Sample[], name: string, match: Record<string, string>): number {
+export function sampleValue(samples: readonly Sample[], name: string, match: Record<string, string>): number {
   return samples
     .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
     .reduce((sum, s) => sum + s.value, 0);
