@@ -57,7 +57,7 @@ export class SseParser {
       let cr = buf.indexOf('\r', pos);
       if (lf === -1) lf = len;
       if (cr === -1) cr = len;
-      const eol = lf < cr ? lf : cr;
+      const eol = Math.min(lf, cr);
       if (eol === len) break;
       const line = buf.slice(pos, eol);
       if (eol === cr) {

@@ -12,6 +12,7 @@ import {
   channels,
   type UpstreamFinishMessage,
 } from '../../src/index.js';
+import { request } from 'undici';
 import { post, startRawServer } from '../helpers.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -211,5 +212,35 @@ describe('errorToResponse through the chain', () => {
     const res = await post(proxy.url, call('q'));
     expect(res.status).toBe(403);
     expect(res.json()).toEqual({ jsonrpc: '2.0', id: 'q', error: { code: -31001, message: 'Forbidden' } });
+  });
+});
+
+describe('upstream failures after the headers', () => {
+  it('cuts the client response (no clean end) when the upstream resets mid-stream', async () => {
+    const upstream = await startMcpUpstream();
+    cleanups.push(() => upstream.close());
+    const proxy = await proxyTo(upstream.url);
+    upstream.setFault('reset-mid-stream', { count: 1 });
+    const res = await request(proxy.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(call(1)),
+    });
+    expect(res.statusCode).toBe(200);
+    await expect(res.body.text()).rejects.toThrow();
+  });
+
+  it('cuts an SSE stream that stays idle longer than sseIdleTimeoutMs', async () => {
+    const upstream = await startMcpUpstream();
+    cleanups.push(() => upstream.close());
+    const proxy = await proxyTo(upstream.url, { upstream: { sseIdleTimeoutMs: 100 } });
+    upstream.setFault('stall-body', { count: 1 });
+    const res = await request(proxy.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(call(1)),
+    });
+    expect(res.statusCode).toBe(200);
+    await expect(res.body.text()).rejects.toThrow();
   });
 });

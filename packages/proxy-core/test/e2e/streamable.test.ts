@@ -136,7 +136,7 @@ describe('streaming and session lifecycle', () => {
     const targets = [proxy.url, proxyB.url];
     const used: string[] = [];
     let n = 0;
-    const alternating = (input: string | URL | Request, init?: RequestInit) => {
+    const alternating = (_input: string | URL | Request, init?: RequestInit) => {
       const target = targets[n++ % 2]!;
       used.push(new URL(target).origin);
       return fetch(target, init);
