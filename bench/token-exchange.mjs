@@ -42,8 +42,7 @@ async function authMiddleware(idp) {
           issuer: idp.issuer,
           jwksUrl: idp.jwksUri,
           audience: idp.resource,
-          resourceUrl: 'http://127.0.0.1/mcp',
-          allowInsecureRequests: true,
+          resource: 'http://127.0.0.1/mcp',
         }),
       };
     }
@@ -126,12 +125,18 @@ async function main() {
     audience: up.url,
     allowInsecureRequests: true,
   });
-  const withExchange = await startProxyServer({ upstreamUrl: up.url, middlewares: [auth, tokenExchange], port: 0 });
+  const withExchange = await startProxyServer({
+    upstreamUrl: up.url,
+    middlewares: [auth, tokenExchange],
+    port: 0,
+  });
   const without = await startProxyServer({ upstreamUrl: up.url, middlewares: [auth], port: 0 });
   const token = await idp.issueAccessToken({ sub: 'bench-user', resource: idp.resource });
   const path = new URL(withExchange.url).pathname;
 
-  console.log(`token-exchange benchmark: concurrency ${CONCURRENCY}, ${ROUNDS} rounds x ${DURATION_MS} ms each`);
+  console.log(
+    `token-exchange benchmark: concurrency ${CONCURRENCY}, ${ROUNDS} rounds x ${DURATION_MS} ms each`,
+  );
   console.log(`auth: ${kind}`);
   const stsBefore = idp.hits.tokenExchange ?? 0;
   await load(withExchange.origin, path, token, WARMUP_MS);

@@ -1,15 +1,15 @@
 /**
- * End to end: a real MCP SDK client → proxy-core's server (auth → token-exchange) → the testkit MCP
+ * End to end: a real MCP SDK client → proxy-core's server (packages/auth → token-exchange) → the testkit MCP
  * upstream, with the testkit IdP as both the inbound issuer and the STS.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createAuthMiddleware } from '@bastion-mcp/auth';
 import { type ProxyServer, startProxyServer } from '@bastion-mcp/proxy-core';
 import { type McpUpstream, startMcpUpstream, startTestIdp } from '@bastion-mcp/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { createTokenExchangeMiddleware, type TokenExchangeMiddleware } from '../src/index.js';
-import { jwtAuth } from './helpers/jwt-auth.js';
 
 type Idp = Awaited<ReturnType<typeof startTestIdp>>;
 
@@ -31,7 +31,15 @@ beforeAll(async () => {
   });
   proxy = await startProxyServer({
     upstreamUrl: up.url,
-    middlewares: [jwtAuth({ issuer: idp.issuer, jwksUri: idp.jwksUri }), tokenExchange],
+    middlewares: [
+      createAuthMiddleware({
+        issuer: idp.issuer,
+        jwksUrl: idp.jwksUri,
+        audience: idp.resource,
+        resource: 'http://127.0.0.1/mcp',
+      }),
+      tokenExchange,
+    ],
   });
 });
 
