@@ -5,6 +5,7 @@
  */
 import type { AuditDroppedMessage } from '@bastion-mcp/proxy-core';
 import { channels } from '@bastion-mcp/proxy-core';
+import { AuditSinkError } from './errors.js';
 import type { AuditEvent } from './event.js';
 import type { AuditSink } from './sinks/sink.js';
 import type { DropReason } from './sinks/queue.js';
@@ -26,7 +27,7 @@ export interface AuditorOptions {
   queueSize?: number | undefined;
   /** How long `close()` waits for queues to drain, ms. Default 5000. */
   closeTimeoutMs?: number | undefined;
-  /** Called on every drop (for logging); must not throw. */
+  /** Called on every drop (for logging); `error` is an `AuditSinkError` for sink failures. Must not throw. */
   onDrop?: ((info: { sink: string; reason: DropReason; count: number; error?: unknown }) => void) | undefined;
 }
 
@@ -67,7 +68,14 @@ export class Auditor {
             }
           }
           try {
-            onDrop?.({ sink: name, reason, count, error });
+            const err =
+              error === undefined
+                ? undefined
+                : new AuditSinkError(`audit sink "${name}" failed to write ${count} event(s)`, {
+                    sink: name,
+                    cause: error,
+                  });
+            onDrop?.({ sink: name, reason, count, error: err });
           } catch {
             // observers must never break the audit path
           }

@@ -6,8 +6,6 @@ export const AuditErrorCode = {
   SinkOpen: 'ERR_BASTION_AUDIT_SINK_OPEN',
   /** A sink failed to write a batch of events (the events are counted as dropped). */
   SinkWrite: 'ERR_BASTION_AUDIT_SINK_WRITE',
-  /** The auditor was closed; no more events are accepted. */
-  Closed: 'ERR_BASTION_AUDIT_CLOSED',
 } as const;
 export type AuditErrorCode = (typeof AuditErrorCode)[keyof typeof AuditErrorCode];
 

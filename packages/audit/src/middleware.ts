@@ -54,6 +54,7 @@ export function createAuditMiddleware(options: AuditOptions = {}): AuditMiddlewa
     sinks: resolved.sinks,
     queueSize: resolved.queueSize,
     closeTimeoutMs: resolved.closeTimeoutMs,
+    onDrop: resolved.onDrop,
   });
 
   // Upstream status per exchange, reported by proxy-core's forwarder.

@@ -1,4 +1,5 @@
 /** Options of the audit middleware, validated once at construction. */
+import type { AuditorOptions } from './auditor.js';
 import type { AuditEventType } from './event.js';
 import { AUDIT_EVENT_TYPES } from './event.js';
 import { DEFAULT_REDACT_KEYS } from './redact.js';
@@ -46,6 +47,8 @@ export interface AuditOptions {
   queueSize?: number | undefined;
   /** How long `close()` waits for queues to drain, ms. Default 5000. */
   closeTimeoutMs?: number | undefined;
+  /** Called for every drop (e.g. to log it); `error` is an `AuditSinkError` for sink failures. Must not throw. */
+  onDrop?: AuditorOptions['onDrop'];
 }
 
 export interface ResolvedAuditOptions {
@@ -57,6 +60,7 @@ export interface ResolvedAuditOptions {
   sinks: AuditSink[];
   queueSize: number | undefined;
   closeTimeoutMs: number | undefined;
+  onDrop: AuditorOptions['onDrop'];
 }
 
 const KNOWN_TYPES = new Set<string>(AUDIT_EVENT_TYPES);
@@ -140,6 +144,9 @@ export function resolveAuditOptions(options: AuditOptions = {}): ResolvedAuditOp
   }
   const sinkConfigs = options.sinks ?? [{ type: 'stdout' as const }];
   if (!Array.isArray(sinkConfigs)) throw new TypeError('"sinks" must be an array');
+  if (options.onDrop !== undefined && typeof options.onDrop !== 'function') {
+    throw new TypeError('"onDrop" must be a function');
+  }
 
   return {
     enabled,
@@ -151,5 +158,6 @@ export function resolveAuditOptions(options: AuditOptions = {}): ResolvedAuditOp
     sinks: enabled ? sinkConfigs.map(buildSink) : [],
     queueSize: options.queueSize,
     closeTimeoutMs: options.closeTimeoutMs,
+    onDrop: options.onDrop,
   };
 }

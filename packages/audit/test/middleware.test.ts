@@ -400,6 +400,31 @@ describe('audit middleware: classification and filtering', () => {
     expect(e?.target).toMatchObject({ tool: 'add', clientToolName: 'sum' });
   });
 
+  it('records a call the tool filter refused (JSON-RPC error with 200) as denied', async () => {
+    const { audit, events } = setup();
+    const filter: Middleware = {
+      name: 'tool-filter',
+      async handle(ex) {
+        ex.notes.clientToolName = 'delete_repo';
+        ex.notes.rejectedBy = 'tool-filter';
+        return jsonResponse(200, {
+          jsonrpc: '2.0',
+          id: 1,
+          error: { code: -32602, message: 'tool not found' },
+        });
+      },
+    };
+    await run([audit, filter], makeExchange({ rpc: call('delete_repo') }), async () => ok());
+    const [e] = await events();
+    expect(e).toMatchObject({
+      outcome: 'denied',
+      status: 200,
+      rejectedBy: 'tool-filter',
+      rpcError: { code: -32602, message: 'tool not found' },
+    });
+    expect(e?.upstreamStatus).toBeUndefined();
+  });
+
   it('passes everything through untouched and records nothing when disabled', async () => {
     const sink = memorySink();
     const audit = createAuditMiddleware({ enabled: false, sinks: [sink] });

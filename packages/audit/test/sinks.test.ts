@@ -190,13 +190,21 @@ describe('Auditor queues', () => {
       },
     };
     const reasons: string[] = [];
-    const auditor = new Auditor({ sinks: [flaky], onDrop: (d) => reasons.push(d.reason) });
+    const codes: unknown[] = [];
+    const auditor = new Auditor({
+      sinks: [flaky],
+      onDrop: (d) => {
+        reasons.push(d.reason);
+        codes.push((d.error as { code?: string })?.code);
+      },
+    });
     auditor.emit(event(1));
     await auditor.flush();
     auditor.emit(event(2));
     await auditor.flush();
     expect(auditor.stats().sinks.flaky).toEqual({ written: 1, dropped: 1, pending: 0 });
     expect(reasons).toEqual(['sink-error']);
+    expect(codes).toEqual([AuditErrorCode.SinkWrite]);
     await auditor.close();
   });
 
