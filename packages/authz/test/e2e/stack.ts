@@ -90,7 +90,7 @@ export interface Stack {
     claims: Record<string, unknown>,
     body: unknown,
     headers?: Record<string, string>,
-  ): Promise<{ status: number; body: unknown; contentType: string }>;
+  ): Promise<{ status: number; body: unknown; contentType: string; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -157,7 +157,7 @@ export async function startStack(
           .filter((l) => l.startsWith('data: '))
           .map((l) => JSON.parse(l.slice(6)));
       }
-      return { status: res.status, body: parsed, contentType };
+      return { status: res.status, body: parsed, contentType, headers: res.headers };
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));

@@ -1,0 +1,76 @@
+/**
+ * Entity model end to end: group parents (with a hierarchy from entities JSON), claims with arrays
+ * and nested objects, call arguments as typed context.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Stack, startStack } from './stack.js';
+
+const POLICIES = [
+  // group membership through parents: eng ∈ staff (entities JSON)
+  '@id("staff-echo") permit(principal in Group::"staff", action == Action::"call_tool", resource == Tool::"echo");',
+  // roles as their own parent type
+  '@id("admin-weather") permit(principal in Role::"admin", action == Action::"call_tool", resource == Tool::"get_weather");',
+  // claims: array and nested object, on the principal and in the context
+  `@id("claims-greeting") permit(principal, action == Action::"get_prompt", resource == Prompt::"greeting")
+   when { principal has claim_teams && principal.claim_teams.contains("blue") &&
+          context has claim_org && context.claim_org.dept.name == "research" && context.claim_org.level >= 2 };`,
+  // arguments: JSON 5 is a Cedar long
+  '@id("add-five") permit(principal, action == Action::"call_tool", resource == Tool::"add") when { context has arg_a && context.arg_a == 5 };',
+];
+
+const ENTITIES = [
+  { uid: { type: 'Group', id: 'eng' }, attrs: {}, parents: [{ type: 'Group', id: 'staff' }] },
+];
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ policies: POLICIES, entities: ENTITIES }, { stateless: true });
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+const call = (name: string, args: Record<string, unknown>) => ({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name, arguments: args },
+});
+
+describe('entity model end to end', () => {
+  it('allows through a group parent and the hierarchy from entities JSON', async () => {
+    expect((await stack.post({ sub: 'a', groups: ['eng'] }, call('echo', { text: 'x' }))).status).toBe(200);
+    expect((await stack.post({ sub: 'b', groups: ['sales'] }, call('echo', { text: 'x' }))).status).toBe(403);
+    expect((await stack.post({ sub: 'c' }, call('echo', { text: 'x' }))).status).toBe(403);
+  });
+
+  it('maps roles to Role parents', async () => {
+    expect(
+      (await stack.post({ sub: 'a', roles: ['admin'] }, call('get_weather', { city: 'Oslo' }))).status,
+    ).toBe(200);
+    expect(
+      (await stack.post({ sub: 'a', groups: ['admin'] }, call('get_weather', { city: 'Oslo' }))).status,
+    ).toBe(403);
+  });
+
+  it('evaluates claims with arrays and nested objects', async () => {
+    const get = {
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'prompts/get',
+      params: { name: 'greeting', arguments: { name: 'Ann' } },
+    };
+    const good = { sub: 'r', teams: ['red', 'blue'], org: { dept: { name: 'research' }, level: 3 } };
+    expect((await stack.post(good, get)).status).toBe(200);
+    expect((await stack.post({ ...good, teams: ['red'] }, get)).status).toBe(403);
+    expect((await stack.post({ ...good, org: { dept: { name: 'sales' }, level: 3 } }, get)).status).toBe(403);
+  });
+
+  it('matches context.arg_a == 5 for a JSON 5, and not for 5.5 or "5"', async () => {
+    const ok = await stack.post({ sub: 'n' }, call('add', { a: 5, b: 1 }));
+    expect(ok.status).toBe(200);
+    expect(JSON.stringify(ok.body)).toContain('6');
+    expect((await stack.post({ sub: 'n' }, call('add', { a: 5.5, b: 1 }))).status).toBe(403);
+    expect((await stack.post({ sub: 'n' }, call('add', { a: '5', b: 1 }))).status).toBe(403);
+  });
+});
