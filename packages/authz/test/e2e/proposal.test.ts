@@ -88,7 +88,7 @@ describe('proposal example policies', () => {
     );
     const lists = fresh.upstream.rpcRequests('tools/list');
     expect(lists).toHaveLength(1);
-    expect(String((lists[0]?.body as { id: unknown }).id)).toMatch(/^bastion-authz-tools-/);
+    expect(String((lists[0]?.body as { id?: unknown } | undefined)?.id)).toMatch(/^bastion-authz-tools-/);
     // the side request went through the same upstream session as the client's call
     expect(lists[0]?.headers['mcp-session-id']).toBeDefined();
     expect(fresh.upstream.rpcRequests('tools/call')).toHaveLength(0);
