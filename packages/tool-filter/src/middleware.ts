@@ -128,6 +128,29 @@ async function handleList(
 }
 
 /**
+ * A GET stream (the streamable-HTTP server stream, a `Last-Event-ID` resumption, or the legacy
+ * `/sse` stream that carries every answer) is not tied to one request id: every answer whose result
+ * carries a `tools` array is filtered there, so a hidden tool never leaks through a resumed stream.
+ */
+async function handleStream(rules: ToolRules, exchange: Exchange, next: Next): Promise<ProxyResponse> {
+  const res = await next();
+  if (res.status < 200 || res.status >= 300) return res;
+  return mapResponseMessages(res, (message: JsonRpcMessage) => {
+    if (!isResponse(message) || !('result' in message)) return message;
+    const result = message.result;
+    if (typeof result !== 'object' || result === null || !Array.isArray(result.tools)) return message;
+    const out = rewriteToolsList(rules, result);
+    if (out.malformed > 0 || out.shadowed.length > 0) {
+      exchange.log.warn(
+        { requestId: exchange.requestId, malformed: out.malformed, shadowed: out.shadowed },
+        'tool-filter: upstream tools dropped from tools/list',
+      );
+    }
+    return { ...message, result: out.result };
+  });
+}
+
+/**
  * Create the tool-filter middleware. Throws `TypeError` on an invalid configuration (including two
  * tools that would end up with one name).
  *
@@ -145,6 +168,8 @@ export function createToolFilterMiddleware(options: ToolFilterOptions): ToolFilt
     name: 'tool-filter',
     handle(exchange: Exchange, next: Next): Promise<ProxyResponse> {
       const rpc = exchange.rpc;
+      if (rpc === undefined && exchange.request.method.toUpperCase() === 'GET')
+        return handleStream(rules, exchange, next);
       if (!isRequest(rpc)) return next();
       if (rpc.method === 'tools/call') return handleCall(rules, exchange, rpc, next);
       if (rpc.method === 'tools/list') return handleList(rules, exchange, rpc, next);

@@ -59,6 +59,46 @@ describe('tool-filter middleware (chain)', () => {
     ]);
   });
 
+  it('filters tools/list answers on a GET stream (resumption, legacy /sse) by shape, since no id ties them', async () => {
+    async function* gen(): AsyncGenerator<SseEvent> {
+      yield { event: 'endpoint', data: '/messages?sessionId=1' };
+      yield { data: JSON.stringify({ jsonrpc: '2.0', id: 41, result: tools }) };
+      yield { data: JSON.stringify({ jsonrpc: '2.0', id: 42, result: { content: [] } }) };
+    }
+    const ex = new Exchange({
+      request: {
+        method: 'GET',
+        path: '/sse',
+        query: '',
+        headers: { accept: 'text/event-stream' },
+        body: Buffer.alloc(0),
+        remoteAddress: '127.0.0.1',
+        protocol: 'http',
+      },
+      requestId: 'g1',
+      serverName: 'demo',
+      route: 'sse-stream',
+      rpc: undefined,
+      upstreamHeaders: {},
+      signal: new AbortController().signal,
+    });
+    const res = await composeChain([mw], async () => ({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: { type: 'sse', events: gen() },
+    }))(ex);
+    if (res.body.type !== 'sse') throw new Error('expected sse');
+    const out: SseEvent[] = [];
+    for await (const ev of res.body.events) out.push(ev);
+    expect(out[0]).toEqual({ event: 'endpoint', data: '/messages?sessionId=1' });
+    expect(JSON.parse(out[1]?.data ?? '')).toEqual({
+      jsonrpc: '2.0',
+      id: 41,
+      result: { tools: [{ name: 'echo' }, { name: 'sum' }], nextCursor: 'n' },
+    });
+    expect(JSON.parse(out[2]?.data ?? '')).toEqual({ jsonrpc: '2.0', id: 42, result: { content: [] } });
+  });
+
   it('leaves error answers and non-2xx responses alone', async () => {
     const err = { jsonrpc: '2.0', id: 3, error: { code: -32000, message: 'x' } };
     const a = await composeChain([mw], async () => jsonResponse(200, err))(exchange(list));
