@@ -40,7 +40,9 @@ describe('extractBearerToken', () => {
   it('rejects tokens over the limit before parsing them', () => {
     const big = 'a'.repeat(64 * 1024);
     expect(codeOf(() => extractBearerToken(`Bearer ${big}`))).toBe(AuthErrorCode.TokenTooLarge);
-    expect(codeOf(() => extractBearerToken(`Bearer ${'a'.repeat(101)}`, 100))).toBe(AuthErrorCode.TokenTooLarge);
+    expect(codeOf(() => extractBearerToken(`Bearer ${'a'.repeat(101)}`, 100))).toBe(
+      AuthErrorCode.TokenTooLarge,
+    );
     expect(extractBearerToken(`Bearer ${'a'.repeat(100)}`, 100)).toHaveLength(100);
   });
 

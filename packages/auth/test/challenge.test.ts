@@ -35,7 +35,9 @@ describe('resourceMetadataUrl', () => {
       'https://proxy.test/.well-known/oauth-protected-resource/mcp',
     );
     expect(resourceMetadataUrl('http://h:8080/')).toBe('http://h:8080/.well-known/oauth-protected-resource');
-    expect(resourceMetadataUrl('https://p/a/b?x=1')).toBe('https://p/.well-known/oauth-protected-resource/a/b?x=1');
+    expect(resourceMetadataUrl('https://p/a/b?x=1')).toBe(
+      'https://p/.well-known/oauth-protected-resource/a/b?x=1',
+    );
   });
 
   it('lists the root and the path-suffixed well-known paths', () => {

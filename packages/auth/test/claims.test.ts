@@ -43,7 +43,15 @@ describe('scopesFromClaims', () => {
 describe('identityFromClaims', () => {
   it('maps the default claims', () => {
     const id = identityFromClaims(
-      { sub: 'u1', name: 'Ann', email: 'ann@x.test', groups: ['eng', 7], roles: 'admin', scope: 'mcp:read', exp: 99 },
+      {
+        sub: 'u1',
+        name: 'Ann',
+        email: 'ann@x.test',
+        groups: ['eng', 7],
+        roles: 'admin',
+        scope: 'mcp:read',
+        exp: 99,
+      },
       resolveClaimMapping(),
       'jwt',
     );
@@ -69,7 +77,12 @@ describe('identityFromClaims', () => {
       name: 'preferred_username',
     });
     const id = identityFromClaims(
-      { oid: 'o-1', preferred_username: 'ann', groups: ['a'], realm_access: { groups: ['a', 'b'], roles: ['r1'] } },
+      {
+        oid: 'o-1',
+        preferred_username: 'ann',
+        groups: ['a'],
+        realm_access: { groups: ['a', 'b'], roles: ['r1'] },
+      },
       mapping,
       'opaque',
     );

@@ -20,7 +20,9 @@ beforeAll(async () => {
     hits.push(req.url ?? '');
     if (req.url === '/.well-known/oauth-authorization-server/tenant') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ issuer: advertisedIssuer(`${origin}/tenant`), jwks_uri: `${origin}/tenant/jwks` }));
+      res.end(
+        JSON.stringify({ issuer: advertisedIssuer(`${origin}/tenant`), jwks_uri: `${origin}/tenant/jwks` }),
+      );
       return;
     }
     if (req.url === '/oidc/.well-known/openid-configuration') {

@@ -95,10 +95,14 @@ describe('createIntrospector', () => {
 
   it('rejects an active result without exp unless requireExp is false', async () => {
     idp.setIntrospection('no-exp', { active: true, sub: 'u' });
-    const err = await introspector().introspect('no-exp').catch((e: unknown) => e);
+    const err = await introspector()
+      .introspect('no-exp')
+      .catch((e: unknown) => e);
     expect((err as TokenRejectedError).code).toBe(AuthErrorCode.InvalidClaim);
     expect((err as TokenRejectedError).claim).toBe('exp');
-    await expect(introspector({ requireExp: false }).introspect('no-exp')).resolves.toMatchObject({ sub: 'u' });
+    await expect(introspector({ requireExp: false }).introspect('no-exp')).resolves.toMatchObject({
+      sub: 'u',
+    });
   });
 
   it('rejects an expired result, a foreign issuer and a foreign audience', async () => {
@@ -106,7 +110,9 @@ describe('createIntrospector', () => {
     idp.setIntrospection('foreign-iss', { active: true, sub: 'u', exp: future(), iss: 'https://evil.test' });
     idp.setIntrospection('foreign-aud', { active: true, sub: 'u', exp: future(), aud: ['other'] });
     const i = introspector();
-    expect(await i.introspect('expired').catch((e: TokenRejectedError) => e.code)).toBe(AuthErrorCode.TokenExpired);
+    expect(await i.introspect('expired').catch((e: TokenRejectedError) => e.code)).toBe(
+      AuthErrorCode.TokenExpired,
+    );
     expect(await i.introspect('foreign-iss').catch((e: TokenRejectedError) => e.code)).toBe(
       AuthErrorCode.IssuerMismatch,
     );
@@ -143,7 +149,9 @@ describe('createIntrospector', () => {
     const strict = introspector({ cacheMaxTtlMs: 60_000, clockToleranceMs: 0, now: () => t });
     await strict.introspect('short');
     t = shortExp * 1000 + 1;
-    expect(await strict.introspect('short').catch((e: TokenRejectedError) => e.code)).toBe(AuthErrorCode.TokenExpired);
+    expect(await strict.introspect('short').catch((e: TokenRejectedError) => e.code)).toBe(
+      AuthErrorCode.TokenExpired,
+    );
   });
 
   it('caches refusals briefly', async () => {
@@ -204,12 +212,14 @@ describe('createIntrospector', () => {
   });
 
   it('validates its options', () => {
-    expect(() => createIntrospector({ url: idp.introspectionEndpoint, clientId: 'a' })).toThrow(/"clientSecret"/);
+    expect(() => createIntrospector({ url: idp.introspectionEndpoint, clientId: 'a' })).toThrow(
+      /"clientSecret"/,
+    );
     expect(() => createIntrospector({ url: 'https://x/i', authMethod: 'none', cacheMaxTtlMs: -1 })).toThrow(
       /"cacheMaxTtlMs"/,
     );
-    expect(() =>
-      createIntrospector({ url: 'https://x/i', authMethod: 'bogus' as 'none' }),
-    ).toThrow(/"authMethod"/);
+    expect(() => createIntrospector({ url: 'https://x/i', authMethod: 'bogus' as 'none' })).toThrow(
+      /"authMethod"/,
+    );
   });
 });

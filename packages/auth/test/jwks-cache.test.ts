@@ -77,12 +77,16 @@ describe('JwksCache', () => {
     await verifier.verify(await idp.mint({ sub: 'u1' }));
     t.advance(31_000);
     const before = idp.hits.jwks;
-    const forged = await Promise.all(Array.from({ length: 25 }, (_, i) => idp.mint({ sub: 'x' }, { kid: `forged-${i}` })));
+    const forged = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => idp.mint({ sub: 'x' }, { kid: `forged-${i}` })),
+    );
     const results = await Promise.allSettled(forged.map((f) => verifier.verify(f)));
     for (const r of results) {
       expect(r.status).toBe('rejected');
       expect((r as PromiseRejectedResult).reason).toBeInstanceOf(TokenRejectedError);
-      expect(((r as PromiseRejectedResult).reason as TokenRejectedError).code).toBe(AuthErrorCode.UnknownSigningKey);
+      expect(((r as PromiseRejectedResult).reason as TokenRejectedError).code).toBe(
+        AuthErrorCode.UnknownSigningKey,
+      );
     }
     // More forged kids inside the cooldown: no further fetch.
     for (let i = 0; i < 10; i++) await expect(verifier.verify(forged[i] as string)).rejects.toThrow();
@@ -122,7 +126,10 @@ describe('JwksCache', () => {
     const err = await verifier.verify(await idp.mint({ sub: 'u1' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthUnavailableError);
     expect((err as AuthUnavailableError).code).toBe(AuthErrorCode.JwksUnavailable);
-    expect(c.readiness()).toEqual({ ready: false, detail: 'JWKS fetch failing (ERR_BASTION_AUTH_JWKS_UNAVAILABLE)' });
+    expect(c.readiness()).toEqual({
+      ready: false,
+      detail: 'JWKS fetch failing (ERR_BASTION_AUTH_JWKS_UNAVAILABLE)',
+    });
   });
 
   it('reports not-ready before the first fetch', () => {
@@ -166,7 +173,9 @@ describe('JwksCache', () => {
   it('validates its options', () => {
     expect(() => new JwksCache({ jwksUrl: 'ftp://x/jwks' })).toThrow(/"jwksUrl"/);
     expect(() => new JwksCache({ jwksUrl: 'http://idp.example.com/jwks' })).toThrow(/https/);
-    expect(() => new JwksCache({ jwksUrl: 'http://idp.example.com/jwks', allowInsecureHttp: true })).not.toThrow();
+    expect(
+      () => new JwksCache({ jwksUrl: 'http://idp.example.com/jwks', allowInsecureHttp: true }),
+    ).not.toThrow();
     expect(() => new JwksCache({ jwksUrl: idp.jwksUri, cooldownMs: -1 })).toThrow(/"cooldownMs"/);
   });
 });

@@ -70,7 +70,9 @@ describe('createJwtVerifier', () => {
 
   it('rejects a token that is not valid yet', async () => {
     const now = Math.floor(Date.now() / 1000);
-    expect((await rejection(await idp.mint({ sub: 'u1', nbf: now + 600 }))).code).toBe(AuthErrorCode.TokenNotYetValid);
+    expect((await rejection(await idp.mint({ sub: 'u1', nbf: now + 600 }))).code).toBe(
+      AuthErrorCode.TokenNotYetValid,
+    );
   });
 
   it('rejects a wrong issuer, even one differing only by a trailing slash', async () => {
@@ -83,7 +85,9 @@ describe('createJwtVerifier', () => {
   });
 
   it('rejects a wrong or missing audience', async () => {
-    expect((await rejection(await idp.mint({ sub: 'u1', aud: 'other' }))).code).toBe(AuthErrorCode.AudienceMismatch);
+    expect((await rejection(await idp.mint({ sub: 'u1', aud: 'other' }))).code).toBe(
+      AuthErrorCode.AudienceMismatch,
+    );
     expect((await rejection(await idp.mint({ sub: 'u1', aud: ['a', 'b'] }))).code).toBe(
       AuthErrorCode.AudienceMismatch,
     );
@@ -99,7 +103,9 @@ describe('createJwtVerifier', () => {
   });
 
   it('rejects a non-numeric exp', async () => {
-    expect((await rejection(await idp.mint({ sub: 'u1', exp: 'tomorrow' }))).code).toBe(AuthErrorCode.InvalidClaim);
+    expect((await rejection(await idp.mint({ sub: 'u1', exp: 'tomorrow' }))).code).toBe(
+      AuthErrorCode.InvalidClaim,
+    );
   });
 
   it('rejects alg none', async () => {
@@ -133,7 +139,9 @@ describe('createJwtVerifier', () => {
 
   it('checks typ when configured (at+jwt, RFC 9068)', async () => {
     const typed = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, typ: 'at+jwt' });
-    await expect(typed.verify(await idp.mint({ sub: 'u1' }, { header: { typ: 'at+jwt' } }))).resolves.toBeDefined();
+    await expect(
+      typed.verify(await idp.mint({ sub: 'u1' }, { header: { typ: 'at+jwt' } })),
+    ).resolves.toBeDefined();
     await expect(
       typed.verify(await idp.mint({ sub: 'u1' }, { header: { typ: 'application/at+jwt' } })),
     ).resolves.toBeDefined();
@@ -145,24 +153,31 @@ describe('createJwtVerifier', () => {
     expect((await rejection('e30.e30.!!!')).code).toBe(AuthErrorCode.MalformedToken);
     const token = await idp.mint({ sub: 'u1' });
     const [h, , s] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ iss: idp.issuer, aud: AUD, sub: 'admin', exp: 2e9 })).toString(
-      'base64url',
-    );
+    const forged = Buffer.from(
+      JSON.stringify({ iss: idp.issuer, aud: AUD, sub: 'admin', exp: 2e9 }),
+    ).toString('base64url');
     expect((await rejection(`${h}.${forged}.${s}`)).code).toBe(AuthErrorCode.SignatureInvalid);
   });
 
   it('rejects algorithms outside the configured allow-list', async () => {
-    const esOnly = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, algorithms: ['ES256'] });
-    expect((await rejection(await idp.mint({ sub: 'u1' }), esOnly)).code).toBe(AuthErrorCode.AlgorithmNotAllowed);
+    const esOnly = createJwtVerifier({
+      issuer: idp.issuer,
+      audience: AUD,
+      keys: jwks,
+      algorithms: ['ES256'],
+    });
+    expect((await rejection(await idp.mint({ sub: 'u1' }), esOnly)).code).toBe(
+      AuthErrorCode.AlgorithmNotAllowed,
+    );
   });
 
   it('refuses symmetric or unknown algorithms in the options', () => {
-    expect(() => createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, algorithms: ['HS256'] })).toThrow(
-      TypeError,
-    );
-    expect(() => createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, algorithms: ['none'] })).toThrow(
-      /"algorithms"/,
-    );
+    expect(() =>
+      createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, algorithms: ['HS256'] }),
+    ).toThrow(TypeError);
+    expect(() =>
+      createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: jwks, algorithms: ['none'] }),
+    ).toThrow(/"algorithms"/);
     expect(() => createJwtVerifier({ issuer: idp.issuer, audience: [], keys: jwks })).toThrow(/"audience"/);
   });
 
@@ -208,5 +223,7 @@ function sameDecoded(a: string, b: string): boolean {
   const pa = a.split('.');
   const pb = b.split('.');
   if (pa.length !== 3 || pb.length !== 3) return false;
-  return pa.every((seg, i) => Buffer.from(seg, 'base64url').equals(Buffer.from(pb[i] as string, 'base64url')));
+  return pa.every((seg, i) =>
+    Buffer.from(seg, 'base64url').equals(Buffer.from(pb[i] as string, 'base64url')),
+  );
 }

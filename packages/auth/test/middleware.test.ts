@@ -122,7 +122,9 @@ describe('createAuthMiddleware (JWT)', () => {
 
   it('accepts an aud array containing the resource', async () => {
     const m = auth();
-    const ex = makeExchange({ authorization: `Bearer ${await idp.mint({ sub: 'u1', aud: ['x', RESOURCE] })}` });
+    const ex = makeExchange({
+      authorization: `Bearer ${await idp.mint({ sub: 'u1', aud: ['x', RESOURCE] })}`,
+    });
     await m.handle(ex, recordingNext().next);
     expect(ex.identity?.subject).toBe('u1');
   });
@@ -133,7 +135,10 @@ describe('createAuthMiddleware (JWT)', () => {
       [await idp.mint({ sub: 'u1' }, { alg: 'none' }), AuthErrorCode.AlgorithmNotAllowed],
       [await idp.mint({ sub: 'u1' }, { alg: 'HS256' }), AuthErrorCode.AlgorithmNotAllowed],
       [await idp.mint({ sub: 'u1' }, { kid: 'k9' }), AuthErrorCode.UnknownSigningKey],
-      [await idp.mint({ sub: 'u1' }, { header: { crit: ['x-ext'], 'x-ext': true } }), AuthErrorCode.UnsupportedCritical],
+      [
+        await idp.mint({ sub: 'u1' }, { header: { crit: ['x-ext'], 'x-ext': true } }),
+        AuthErrorCode.UnsupportedCritical,
+      ],
       ['!!!garbage', AuthErrorCode.MalformedToken],
       ['Zm9v.YmFy.YmF6', AuthErrorCode.UnsupportedToken],
     ];
@@ -186,10 +191,16 @@ describe('createAuthMiddleware (JWT)', () => {
   });
 
   it('validates its options', () => {
-    expect(() => createAuthMiddleware({ issuer: idp.issuer } as OAuthAuthMiddlewareOptions)).toThrow(/"resource"/);
+    expect(() => createAuthMiddleware({ issuer: idp.issuer } as OAuthAuthMiddlewareOptions)).toThrow(
+      /"resource"/,
+    );
     expect(() => createAuthMiddleware({ resource: RESOURCE })).toThrow(/introspection/);
-    expect(() => createAuthMiddleware({ resource: RESOURCE, issuer: 'http://idp.example.com' })).toThrow(/https/);
-    expect(() => createAuthMiddleware({ mode: 'bogus' } as unknown as OAuthAuthMiddlewareOptions)).toThrow(/"mode"/);
+    expect(() => createAuthMiddleware({ resource: RESOURCE, issuer: 'http://idp.example.com' })).toThrow(
+      /https/,
+    );
+    expect(() => createAuthMiddleware({ mode: 'bogus' } as unknown as OAuthAuthMiddlewareOptions)).toThrow(
+      /"mode"/,
+    );
     expect(() => auth({ maxTokenBytes: 0 })).toThrow(/"maxTokenBytes"/);
   });
 });
@@ -220,7 +231,12 @@ describe('createAuthMiddleware (introspection)', () => {
   it('answers 401 for an inactive token and 503 + Retry-After when the endpoint is down', async () => {
     const m = auth({
       jwt: false,
-      introspection: { url: idp.introspectionEndpoint, clientId: 'p', clientSecret: 's', retryAfterSeconds: 9 },
+      introspection: {
+        url: idp.introspectionEndpoint,
+        clientId: 'p',
+        clientSecret: 's',
+        retryAfterSeconds: 9,
+      },
     });
     idp.setIntrospection('dead', { active: false });
     const inactive = await reject(m, 'Bearer dead');
@@ -241,7 +257,10 @@ describe('createAuthMiddleware (introspection)', () => {
 
 describe('anonymous mode', () => {
   it('sets a local identity and keeps no token', async () => {
-    for (const m of [createAnonymousAuthMiddleware({ subject: 'me' }), createAuthMiddleware({ mode: 'anonymous', anonymous: { subject: 'me' } })]) {
+    for (const m of [
+      createAnonymousAuthMiddleware({ subject: 'me' }),
+      createAuthMiddleware({ mode: 'anonymous', anonymous: { subject: 'me' } }),
+    ]) {
       const ex = makeExchange({ authorization: 'Bearer whatever' });
       const rec = recordingNext();
       await m.handle(ex, rec.next);
@@ -277,7 +296,10 @@ describe('protected-resource metadata routes', () => {
   });
 
   it('serves the RFC 9728 document at the root and path-suffixed well-known URLs', async () => {
-    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+    for (const path of [
+      '/.well-known/oauth-protected-resource',
+      '/.well-known/oauth-protected-resource/mcp',
+    ]) {
       const res = await fetch(`${origin}${path}`, { headers: { origin: 'https://app.test' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('application/json');

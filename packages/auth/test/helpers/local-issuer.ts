@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 
 type Alg = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 interface SigningKey {
@@ -38,7 +38,12 @@ export interface LocalIssuer {
   /** Mint a token; `alg` defaults to RS256 with the current RSA key. */
   mint(
     claims: Record<string, unknown>,
-    options?: { alg?: Alg | 'HS256' | 'none'; kid?: string; header?: Record<string, unknown>; expiresIn?: number | null },
+    options?: {
+      alg?: Alg | 'HS256' | 'none';
+      kid?: string;
+      header?: Record<string, unknown>;
+      expiresIn?: number | null;
+    },
   ): Promise<string>;
   /** New keys for every algorithm; the old ones leave the JWKS. */
   rotate(): Promise<void>;
@@ -55,7 +60,9 @@ async function makeKey(alg: Alg, n: number): Promise<SigningKey> {
 }
 
 /** Lets jose sign tokens carrying any `crit` extension (the verifier under test must refuse them). */
-function critOption(header: Record<string, unknown> | undefined): { crit: Record<string, boolean> } | undefined {
+function critOption(
+  header: Record<string, unknown> | undefined,
+): { crit: Record<string, boolean> } | undefined {
   const crit = header?.crit;
   if (!Array.isArray(crit)) return undefined;
   return { crit: Object.fromEntries(crit.map((c) => [String(c), true])) };
@@ -73,7 +80,10 @@ export async function startLocalIssuer(options: { audience?: string } = {}): Pro
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const send = (status: number, body: unknown): void => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     const url = new URL(req.url ?? '/', issuerUrl);
