@@ -43,7 +43,7 @@ export interface IdpFinishMessage extends IdpStartMessage {
 }
 
 /** Cache lookups of the shared caches (hit, miss). */
-export type CacheName = 'jwks' | 'introspection' | 'token-exchange' | 'tools-list';
+export type CacheName = 'jwks' | 'jwt' | 'introspection' | 'token-exchange' | 'tools-list';
 export interface CacheLookupMessage {
   readonly cache: CacheName;
   readonly result: 'hit' | 'miss';

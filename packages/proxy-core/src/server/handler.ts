@@ -95,6 +95,22 @@ function validate(options: ProxyHandlerOptions) {
   };
 }
 
+/** Response headers that let a browser client on an allowed Origin read MCP answers. */
+function corsHeaders(origin: string): Record<string, string> {
+  return {
+    'access-control-allow-origin': origin,
+    vary: 'Origin',
+    'access-control-expose-headers': 'mcp-session-id, mcp-protocol-version, www-authenticate, x-request-id',
+  };
+}
+
+const CORS_PREFLIGHT_HEADERS: Record<string, string> = {
+  'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS',
+  'access-control-allow-headers':
+    'authorization, content-type, accept, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id, traceparent, tracestate, baggage, x-request-id',
+  'access-control-max-age': '600',
+};
+
 function sendDirect(res: ServerResponse, response: ProxyResponse, requestId: string): Promise<void> {
   return writeResponse(response, res, { headers: { 'x-request-id': requestId } });
 }
@@ -236,6 +252,19 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
         ),
       );
     }
+    // CORS for browser-based MCP clients whose Origin passed the guard above.
+    const cors = origin === undefined ? undefined : corsHeaders(origin);
+    if (method === 'OPTIONS' && routeKind('POST', path) !== undefined) {
+      return sendDirect(
+        res,
+        {
+          status: 204,
+          headers: { ...cors, ...(cors ? CORS_PREFLIGHT_HEADERS : { allow: 'GET, POST, DELETE, OPTIONS' }) },
+          body: { type: 'empty' },
+        },
+        requestId,
+      );
+    }
     const kind = routeKind(method, path);
     if (kind === undefined) {
       return reject(
@@ -330,7 +359,7 @@ export function createProxyHandler(options: ProxyHandlerOptions): ProxyHandler {
     await writeResponse(response, res, {
       exchange,
       endSignal: method === 'GET' ? endStreams.signal : endAll.signal,
-      headers: { 'x-request-id': requestId },
+      headers: cors ? { 'x-request-id': requestId, ...cors } : { 'x-request-id': requestId },
     });
   }
 
