@@ -108,6 +108,7 @@ export function createTokenExchangeMiddleware(options: TokenExchangeOptions): To
         result = await obtain(exchange);
       } catch (err) {
         const code = TokenExchangeError.isInstance(err) ? err.code : undefined;
+        if (code !== TokenExchangeErrorCode.NoSubjectToken) publishCacheLookup('token-exchange', 'miss');
         exchange.notes.tokenExchange = {
           grant,
           outcome: (code && OUTCOME_BY_CODE[code]) || 'error',
