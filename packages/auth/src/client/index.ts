@@ -1,1 +1,60 @@
-export {};
+/**
+ * `@bastion-mcp/auth/client`: the OAuth client Bastion uses to log in to remote MCP servers.
+ * See README.md in this directory.
+ */
+export { assertS256, discoverAuthorizationServer } from './authorization-server.js';
+export type {
+  AuthorizationServerDiscoveryOptions,
+  AuthorizationServerMetadata,
+  OAuthWarning,
+} from './authorization-server.js';
+export { CALLBACK_PORT_MAX, CALLBACK_PORT_MIN, callbackPortFor } from './callback-server.js';
+export type { ClientOptions } from './client-registration.js';
+export { loginWithClientCredentials } from './client-credentials.js';
+export type { ClientIdentity, GrantType, TokenEndpointAuthMethod } from './credentials.js';
+export { detectRemoteAuth, resolveRemoteAuth } from './detect.js';
+export type {
+  DetectRemoteAuthOptions,
+  DiscoveryOptions,
+  RemoteAuthDetection,
+  RemoteAuthRequirement,
+} from './detect.js';
+export { DEVICE_CODE_GRANT, loginWithDeviceCode } from './device.js';
+export type { DeviceCodeInfo, DeviceCodeLoginOptions } from './device.js';
+export {
+  isOAuthClientError,
+  OAuthClientError,
+  OAuthClientErrorCode,
+  ReauthenticationRequiredError,
+} from './errors.js';
+export type { OAuthClientErrorOptions } from './errors.js';
+export { forgetWorkload, getStoredGrantInfo } from './grant-info.js';
+export type { StoredGrantInfo } from './grant-info.js';
+export type { FetchLike } from './internal/http.js';
+export {
+  authorizationServerMetadataUrls,
+  canonicalResourceUri,
+  protectedResourceMetadataUrls,
+  resourceMatchesServer,
+} from './internal/url.js';
+export { loginWithAuthorizationCode } from './login.js';
+export type { AuthorizationCodeLoginOptions } from './login.js';
+export type { LoginOptions, LoginResult } from './login-common.js';
+export { discoverProtectedResource } from './protected-resource.js';
+export type { ProtectedResourceMetadata } from './protected-resource.js';
+export type { RetryOptions } from './backoff.js';
+export { selectScopes, stepUpScopes } from './scopes.js';
+export { OAuthSession } from './session.js';
+export type {
+  AccessTokenProvider,
+  OAuthSessionOptions,
+  OAuthSessionStatus,
+  OAuthStatusChange,
+} from './session.js';
+export { createStaticTokenProvider, readBearerTokenFile } from './static-token.js';
+export type { StaticTokenFileInfo } from './static-token.js';
+export { createTokenStore } from './store/index.js';
+export type { TokenStoreOptions } from './store/index.js';
+export type { LockOptions, TokenStore } from './store/types.js';
+export { parseBearerChallenge, parseWwwAuthenticate } from './www-authenticate.js';
+export type { AuthChallenge, BearerChallenge } from './www-authenticate.js';

@@ -1,0 +1,116 @@
+/** The persisted grant of a workload and the cached client registrations, as stored in the token store. */
+import { createHash } from 'node:crypto';
+import type { AuthorizationServerMetadata } from './authorization-server.js';
+import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
+import type { TokenStore } from './store/types.js';
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
+export type GrantType = 'authorization_code' | 'device_code' | 'client_credentials';
+
+/** The client identity a grant was obtained with. */
+export interface ClientIdentity {
+  clientId: string;
+  clientSecret?: string | undefined;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** `static` (pre-registered), `cimd` (Client ID Metadata Document URL) or `dcr` (RFC 7591). */
+  source: 'static' | 'cimd' | 'dcr';
+}
+
+export interface StoredTokens {
+  accessToken: string;
+  tokenType: string;
+  /** Epoch ms; absent when the AS sent no `expires_in`. */
+  expiresAt?: number | undefined;
+  refreshToken?: string | undefined;
+}
+
+/** One stable entry per workload (`tokens:<name>`), updated in place. */
+export interface StoredGrant {
+  version: 1;
+  workload: string;
+  serverUrl: string;
+  grantType: GrantType;
+  authorizationServer: AuthorizationServerMetadata;
+  client: ClientIdentity;
+  /** The RFC 8707 resource sent; absent when it is not sent (opt-out or `invalid_target` fallback). */
+  resource?: string | undefined;
+  /** Scopes requested. */
+  scopes?: string[] | undefined;
+  /** Scopes granted (the token response `scope`, else the requested ones). */
+  grantedScopes?: string[] | undefined;
+  tokens?: StoredTokens | undefined;
+  updatedAt: number;
+}
+
+/** A cached RFC 7591 registration (`client:<hash of issuer>`), reused for later logins. */
+export interface StoredRegistration {
+  version: 1;
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  /** Epoch ms; 0 or absent = never expires. */
+  clientSecretExpiresAt?: number | undefined;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  redirectUris: string[];
+  grantTypes: string[];
+  registeredAt: number;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function assertWorkloadName(name: unknown, option = 'name'): asserts name is string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new TypeError(`"${option}" must be a workload name matching ${NAME_RE}`);
+  }
+}
+
+export function grantKey(name: string): string {
+  return `tokens:${name}`;
+}
+
+export function registrationKey(issuer: string): string {
+  return `client:${createHash('sha256').update(issuer.replace(/\/+$/, '')).digest('hex').slice(0, 32)}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export async function loadGrant(store: TokenStore, name: string): Promise<StoredGrant | undefined> {
+  const value = await store.get(grantKey(name));
+  if (value === undefined) return undefined;
+  if (
+    !isObject(value) ||
+    value['version'] !== 1 ||
+    !isObject(value['client']) ||
+    !isObject(value['authorizationServer'])
+  ) {
+    throw new OAuthClientError(
+      OAuthClientErrorCode.Store,
+      `The stored grant of "${name}" has an unknown format`,
+    );
+  }
+  return value as unknown as StoredGrant;
+}
+
+export async function saveGrant(store: TokenStore, grant: StoredGrant): Promise<void> {
+  await store.set(grantKey(grant.workload), { ...grant, updatedAt: Date.now() });
+}
+
+/**
+ * Deletes everything stored for a workload (`bastion rm` / `bastion logout`). Cached client
+ * registrations are per AS and shared, so they stay.
+ */
+export async function deleteGrant(store: TokenStore, name: string): Promise<boolean> {
+  assertWorkloadName(name);
+  return store.withLock(grantKey(name), () => store.delete(grantKey(name)));
+}
+
+export async function loadRegistration(
+  store: TokenStore,
+  issuer: string,
+): Promise<StoredRegistration | undefined> {
+  const value = await store.get(registrationKey(issuer));
+  if (!isObject(value) || value['version'] !== 1 || typeof value['clientId'] !== 'string') return undefined;
+  return value as unknown as StoredRegistration;
+}

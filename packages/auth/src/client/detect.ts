@@ -1,0 +1,205 @@
+/**
+ * Does the remote MCP server need OAuth, and with which authorization server? Probes the server
+ * without credentials; a 401 challenge leads to the protected-resource metadata (RFC 9728) and the
+ * authorization-server metadata (RFC 8414 / OIDC). Network errors are errors: a remote that cannot be
+ * reached is never treated as "no authentication needed".
+ */
+import {
+  type AuthorizationServerMetadata,
+  discoverAuthorizationServer,
+  type OAuthWarning,
+} from './authorization-server.js';
+import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
+import { type FetchLike, type HttpContext, httpRequest } from './internal/http.js';
+import { canonicalResourceUri, parseHttpUrl } from './internal/url.js';
+import { discoverProtectedResource, type ProtectedResourceMetadata } from './protected-resource.js';
+import { type BearerChallenge, parseBearerChallenge, parseWwwAuthenticate } from './www-authenticate.js';
+
+export interface DiscoveryOptions {
+  /** Fetch implementation. Default: the global `fetch`. */
+  fetch?: FetchLike | undefined;
+  /** Timeout of each HTTP request, in ms. Default: 10000. */
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Accept plain-HTTP OAuth URLs on non-loopback hosts. Default: false (loopback is always allowed). */
+  allowInsecureHttp?: boolean | undefined;
+  /** Accept AS metadata whose `issuer` differs from the discovered issuer (reported via `onWarning`). Default: false. */
+  allowIssuerMismatch?: boolean | undefined;
+  /** Use this AS (one of the PRM `authorization_servers`) instead of the first that validates. */
+  authorizationServer?: string | undefined;
+  /** Receives compatibility warnings (issuer mismatch accepted, …). The library never logs. */
+  onWarning?: ((warning: OAuthWarning) => void) | undefined;
+}
+
+export interface DetectRemoteAuthOptions extends DiscoveryOptions {
+  /** Extra headers sent with the probe (e.g. static headers the proxy will forward). */
+  headers?: Record<string, string> | undefined;
+}
+
+/** The remote requires OAuth: everything a login needs. */
+export interface RemoteAuthRequirement {
+  required: true;
+  /** Canonical URI of the MCP server (no fragment, no trailing slash). */
+  serverUrl: string;
+  /** The resource identifier: the PRM `resource` (validated against `serverUrl`). */
+  resource: string;
+  resourceMetadataUrl: string;
+  resourceMetadata: ProtectedResourceMetadata;
+  authorizationServer: AuthorizationServerMetadata;
+  /** The parsed `Bearer` challenge of the 401, when there was one. */
+  challenge: BearerChallenge | undefined;
+  /** Scopes to request by default: the challenge `scope`, else PRM `scopes_supported`, else none. */
+  scopes: string[] | undefined;
+}
+
+export type RemoteAuthDetection = { required: false; status: number } | RemoteAuthRequirement;
+
+const PROBE_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: {
+    protocolVersion: '2025-11-25',
+    capabilities: {},
+    clientInfo: { name: 'bastion-auth-probe', version: '0.1.0' },
+  },
+});
+
+function httpContext(options: DiscoveryOptions): HttpContext & { allowInsecureHttp: boolean } {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError('"timeoutMs" must be a positive number');
+  return {
+    fetch: options.fetch ?? fetch,
+    timeoutMs,
+    signal: options.signal,
+    allowInsecureHttp: options.allowInsecureHttp ?? false,
+  };
+}
+
+/**
+ * Probes `serverUrl` (POST `initialize`, then GET for servers that refuse POST) and, on a 401,
+ * resolves the OAuth configuration. No 401 → `{ required: false }`.
+ *
+ * @throws OAuthClientError `ERR_BASTION_OAUTH_NETWORK` (remote unreachable), `_DISCOVERY`,
+ *   `_RESOURCE_MISMATCH`, `_ISSUER_MISMATCH`, `_UNSUPPORTED_CHALLENGE`, `_INSECURE_URL`.
+ */
+export async function detectRemoteAuth(
+  serverUrl: string,
+  options: DetectRemoteAuthOptions = {},
+): Promise<RemoteAuthDetection> {
+  const url = parseHttpUrl(serverUrl, 'serverUrl');
+  const ctx = httpContext(options);
+  const extra = options.headers ?? {};
+  let res = await httpRequest(
+    url.href,
+    {
+      method: 'POST',
+      headers: {
+        ...extra,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: PROBE_BODY,
+    },
+    ctx,
+    `probe of ${url.href}`,
+  );
+  if (res.status === 404 || res.status === 405) {
+    await res.body?.cancel().catch(() => {});
+    res = await httpRequest(
+      url.href,
+      { method: 'GET', headers: { ...extra, accept: 'text/event-stream' } },
+      ctx,
+      `probe of ${url.href}`,
+    );
+  }
+  const header = res.headers.get('www-authenticate');
+  const status = res.status;
+  const sessionId = res.headers.get('mcp-session-id');
+  await res.body?.cancel().catch(() => {});
+  if (status !== 401) {
+    if (sessionId) {
+      // Politely end the session the probe created (best effort).
+      await httpRequest(
+        url.href,
+        { method: 'DELETE', headers: { 'mcp-session-id': sessionId } },
+        ctx,
+        'probe cleanup',
+      )
+        .then((r) => r.body?.cancel())
+        .catch(() => {});
+    }
+    return { required: false, status };
+  }
+  return resolveRemoteAuth(url.href, header, options);
+}
+
+/**
+ * Resolves the OAuth configuration of `serverUrl` from a `WWW-Authenticate` value (of a 401 or a 403
+ * `insufficient_scope`), or from well-known discovery alone when `wwwAuthenticate` is null.
+ */
+export async function resolveRemoteAuth(
+  serverUrl: string,
+  wwwAuthenticate: string | null | undefined,
+  options: DiscoveryOptions = {},
+): Promise<RemoteAuthRequirement> {
+  const url = parseHttpUrl(serverUrl, 'serverUrl');
+  const ctx = httpContext(options);
+  const challenge = parseBearerChallenge(wwwAuthenticate);
+  let prm: Awaited<ReturnType<typeof discoverProtectedResource>>;
+  try {
+    prm = await discoverProtectedResource(url.href, challenge?.resourceMetadata, ctx);
+  } catch (err) {
+    const schemes = parseWwwAuthenticate(wwwAuthenticate).map((c) => c.scheme);
+    if (
+      err instanceof OAuthClientError &&
+      err.code === OAuthClientErrorCode.Discovery &&
+      !challenge &&
+      schemes.length > 0
+    ) {
+      throw new OAuthClientError(
+        OAuthClientErrorCode.UnsupportedChallenge,
+        `${url.href} asks for ${schemes.join(', ')} authentication and publishes no OAuth protected resource metadata; configure a static header or bearer token instead`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  const servers = prm.metadata.authorization_servers;
+  const chosen = options.authorizationServer
+    ? servers.filter((s) => s === options.authorizationServer)
+    : servers;
+  if (chosen.length === 0) {
+    throw new OAuthClientError(
+      OAuthClientErrorCode.Discovery,
+      `The protected resource metadata at ${prm.url} does not list the authorization server ${options.authorizationServer}`,
+    );
+  }
+  let lastError: unknown;
+  for (const issuer of chosen) {
+    try {
+      const as = await discoverAuthorizationServer(issuer, ctx, options);
+      const scopes = challenge?.scope ?? nonEmpty(prm.metadata.scopes_supported);
+      return {
+        required: true,
+        serverUrl: canonicalResourceUri(url),
+        resource: prm.metadata.resource,
+        resourceMetadataUrl: prm.url,
+        resourceMetadata: prm.metadata,
+        authorizationServer: as,
+        challenge,
+        scopes,
+      };
+    } catch (err) {
+      // Issuer mismatch and network failures are decisive; a server without metadata lets us try the next one.
+      if (!(err instanceof OAuthClientError) || err.code !== OAuthClientErrorCode.Discovery) throw err;
+      lastError = err;
+    }
+  }
+  throw lastError;
+}
+
+function nonEmpty(values: string[] | undefined): string[] | undefined {
+  return values && values.length > 0 ? [...values] : undefined;
+}

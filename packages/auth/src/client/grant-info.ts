@@ -1,0 +1,48 @@
+/** Non-secret views of what is stored for a workload (for `bastion status` / `list`), and logout. */
+import { assertWorkloadName, deleteGrant, type GrantType, loadGrant } from './credentials.js';
+import type { TokenStore } from './store/types.js';
+
+export interface StoredGrantInfo {
+  name: string;
+  serverUrl: string;
+  grantType: GrantType;
+  issuer: string;
+  clientId: string;
+  clientSource: 'static' | 'cimd' | 'dcr';
+  resource: string | undefined;
+  scopes: string[] | undefined;
+  /** False after `invalid_grant` (tokens dropped) until the next login. */
+  hasTokens: boolean;
+  hasRefreshToken: boolean;
+  expiresAt: number | undefined;
+  updatedAt: number;
+}
+
+/** What is stored for `name`, without any secret; `undefined` when nothing is. */
+export async function getStoredGrantInfo(
+  store: TokenStore,
+  name: string,
+): Promise<StoredGrantInfo | undefined> {
+  assertWorkloadName(name);
+  const grant = await loadGrant(store, name);
+  if (!grant) return undefined;
+  return {
+    name,
+    serverUrl: grant.serverUrl,
+    grantType: grant.grantType,
+    issuer: grant.authorizationServer.issuer,
+    clientId: grant.client.clientId,
+    clientSource: grant.client.source,
+    resource: grant.resource,
+    scopes: grant.grantedScopes ?? grant.scopes,
+    hasTokens: grant.tokens !== undefined,
+    hasRefreshToken: grant.tokens?.refreshToken !== undefined,
+    expiresAt: grant.tokens?.expiresAt,
+    updatedAt: grant.updatedAt,
+  };
+}
+
+/** Deletes the stored grant of `name` (`bastion logout` / `bastion rm`); `true` when one existed. */
+export function forgetWorkload(store: TokenStore, name: string): Promise<boolean> {
+  return deleteGrant(store, name);
+}
