@@ -24,7 +24,7 @@ export class RunConfigError extends BastionError {
 
 /** The remote URL (or an address it resolves or redirects to) is refused by the SSRF rules. */
 export class RemoteUrlRefusedError extends BastionError {
-  static override readonly code = 'ERR_BASTION_REMOTE_URL_REFUSED';
+  static override readonly code: string = 'ERR_BASTION_REMOTE_URL_REFUSED';
   readonly url: string;
   readonly address: string | undefined;
   readonly reason: string;
@@ -45,5 +45,21 @@ export class SecretUnavailableError extends BastionError {
   constructor(field: string, detail: string) {
     super(`${field}: ${detail}`);
     this.field = field;
+  }
+}
+
+/**
+ * The remote URL's host name could not be resolved at start. A subclass of `RemoteUrlRefusedError`
+ * (nothing was reached) with its own code, because a DNS failure may be transient while a refusal is not.
+ */
+export class RemoteUrlUnresolvableError extends RemoteUrlRefusedError {
+  static override readonly code = 'ERR_BASTION_REMOTE_URL_UNRESOLVABLE';
+  /** The resolver's error code (`ENOTFOUND`, `EAI_AGAIN`, ...). */
+  readonly dnsCode: string | undefined;
+
+  constructor(url: string, host: string, dnsCode: string | undefined, options?: { cause?: unknown }) {
+    super(url, `cannot resolve ${host}: ${dnsCode ?? 'error'}`);
+    this.dnsCode = dnsCode;
+    if (options?.cause !== undefined) Object.defineProperty(this, 'cause', { value: options.cause });
   }
 }

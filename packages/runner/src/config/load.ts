@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { RunConfigError, type RunConfigIssue } from '../errors.js';
 import { type RunConfig, runConfigSchema } from './schema.js';
+import { semanticIssues } from './semantic-checks.js';
 
 const JWT_LIKE = /^(?:Bearer\s+)?eyJ[\w-]*\.[\w-]+\.[\w-]*$/i;
 const BEARER_LIKE = /^(?:Bearer|Basic|Token)\s+\S{8,}/i;
@@ -54,11 +55,22 @@ function literalSecretIssues(cfg: RunConfig): RunConfigIssue[] {
   return out;
 }
 
+const MISSING_AUTH =
+  'required: configure inbound authentication ({ "mode": "oidc", ... }), or set { "mode": "anonymous" } explicitly to run without it';
+
 /** Validate an already-parsed value as a RunConfig. Throws `RunConfigError` listing every issue. */
 export function validateRunConfig(value: unknown, source?: string): RunConfig {
   const parsed = runConfigSchema.safeParse(value);
-  if (!parsed.success) throw new RunConfigError(issuesFromZod(parsed.error), source);
-  const extra = literalSecretIssues(parsed.data);
+  if (!parsed.success) {
+    const issues = issuesFromZod(parsed.error);
+    const authMissing =
+      value !== null && typeof value === 'object' && (value as { auth?: unknown }).auth === undefined;
+    throw new RunConfigError(
+      issues.map((i) => (authMissing && i.path === 'auth' ? { path: 'auth', message: MISSING_AUTH } : i)),
+      source,
+    );
+  }
+  const extra = [...literalSecretIssues(parsed.data), ...semanticIssues(parsed.data)];
   if (extra.length > 0) throw new RunConfigError(extra, source);
   return deepFreeze(parsed.data);
 }

@@ -3,11 +3,35 @@
  * function for the forwarder's connections so each connection is checked at connect time.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { promisify } from 'node:util';
-import { RemoteUrlRefusedError } from '../errors.js';
+import { RemoteUrlRefusedError, RemoteUrlUnresolvableError } from '../errors.js';
 import { type AddressPolicyOptions, addressRefusal, classifyAddress } from './address-policy.js';
 
-const lookupAll = promisify(dnsLookup) as (host: string, opts: { all: true }) => Promise<LookupAddress[]>;
+/**
+ * The DNS lookup the checks use: `dns.lookup`'s callback signature. Injectable so that tests and
+ * embedders can resolve names without the system resolver (no network needed).
+ */
+export type DnsLookup = (
+  hostname: string,
+  options: { all: true; family?: number | undefined; hints?: number | undefined },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+const systemLookup: DnsLookup = (hostname, options, callback) =>
+  dnsLookup(
+    hostname,
+    {
+      all: true,
+      ...(options.family ? { family: options.family } : {}),
+      ...(options.hints ? { hints: options.hints } : {}),
+    },
+    (err, addresses) => callback(err, addresses),
+  );
+
+function lookupAll(lookup: DnsLookup, host: string): Promise<LookupAddress[]> {
+  return new Promise((resolve, reject) =>
+    lookup(host, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
+}
 
 function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
@@ -49,18 +73,16 @@ export function checkRemoteUrlSyntax(raw: string, options: AddressPolicyOptions 
 export async function resolveAndCheckRemoteUrl(
   raw: string,
   options: AddressPolicyOptions = {},
+  lookup: DnsLookup = systemLookup,
 ): Promise<string[]> {
   const url = checkRemoteUrlSyntax(raw, options);
   const host = hostOf(url);
   if (classifyAddress(host) !== undefined) return [host];
   let addresses: LookupAddress[];
   try {
-    addresses = await lookupAll(host, { all: true });
+    addresses = await lookupAll(lookup, host);
   } catch (err) {
-    throw new RemoteUrlRefusedError(
-      raw,
-      `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+    throw new RemoteUrlUnresolvableError(raw, host, (err as NodeJS.ErrnoException).code, { cause: err });
   }
   for (const a of addresses) {
     const why = addressRefusal(a.address, options);
@@ -80,11 +102,12 @@ type LookupCallback = (
  * policy forbids — checked on every connection, after resolution, so neither DNS rebinding nor a
  * redirect to such an address gets through.
  */
-export function createSafeLookup(options: AddressPolicyOptions = {}) {
+export function createSafeLookup(options: AddressPolicyOptions = {}, lookup: DnsLookup = systemLookup) {
   return function safeLookup(hostname: string, opts: object, callback: LookupCallback): void {
-    dnsLookup(hostname, { ...(opts as object), all: true }, (err, addresses) => {
+    const o = opts as { family?: number; hints?: number };
+    const family = typeof o.family === 'number' && o.family !== 0 ? o.family : undefined;
+    lookup(hostname, { all: true, family, hints: o.hints }, (err, list) => {
       if (err) return callback(err, []);
-      const list = addresses as LookupAddress[];
       for (const a of list) {
         const why = addressRefusal(a.address, options);
         if (why) {
