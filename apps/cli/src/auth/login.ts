@@ -1,0 +1,206 @@
+/**
+ * Interactive parts of OAuth, always in the foreground process: detection, the browser / device /
+ * client-credentials login, and the checks `restart` does before starting a workload.
+ */
+import { readFileSync } from 'node:fs';
+import type { LoginOptions, RemoteAuthRequirement } from '@bastion-mcp/auth/client';
+import type { Context } from '../commands/context.js';
+import { err } from '../commands/context.js';
+import { CliError, CliErrorCode, ExitCode } from '../errors.js';
+import { openBrowser } from '../ui/browser.js';
+import { stderrColors } from '../ui/color.js';
+import { startSpinner } from '../ui/spinner.js';
+import type { OAuthSpec, UpstreamAuthSpec, WorkloadDefinition } from '../workload/types.js';
+import { toCliError } from './errors.js';
+import { openTokenStore } from './store.js';
+
+export interface InteractiveOptions {
+  browser: boolean;
+  loginTimeoutSeconds: number;
+  /** A `--client-secret` value (goes to the encrypted store with the grant, never to workload.json). */
+  clientSecret?: string | undefined;
+  /** Override the grant for this login (`bastion login --device-code`). */
+  deviceCode?: boolean | undefined;
+}
+
+async function detect(def: WorkloadDefinition, spec: Partial<OAuthSpec>) {
+  const client = await import('@bastion-mcp/auth/client');
+  const spinner = process.stderr.isTTY ? startSpinner(`Contacting ${def.remoteUrl}`) : undefined;
+  try {
+    return await client.detectRemoteAuth(def.remoteUrl, {
+      allowIssuerMismatch: spec.allowIssuerMismatch,
+      onWarning: (w) => err(`warning: ${w.message}`),
+    });
+  } catch (e) {
+    throw toCliError(e, def.name);
+  } finally {
+    spinner?.stop();
+  }
+}
+
+/** `run`: does the remote need OAuth? If so, log in now (before detaching) and return the spec. */
+export async function detectAndLogin(
+  def: WorkloadDefinition,
+  ctx: Context,
+  opts: InteractiveOptions & { oauth: OAuthSpec },
+): Promise<UpstreamAuthSpec> {
+  const detection = await detect(def, opts.oauth);
+  if (!detection.required) {
+    if (opts.oauth.clientId || opts.oauth.grant !== 'authorization_code') {
+      err(`warning: ${def.remoteUrl} does not require authentication; the OAuth options are ignored`);
+    }
+    return { kind: 'none' };
+  }
+  const spec: UpstreamAuthSpec = { kind: 'oauth', ...opts.oauth };
+  await performLogin(def, spec, detection, ctx, opts);
+  return spec;
+}
+
+function readSecret(spec: OAuthSpec, given: string | undefined): string | undefined {
+  if (given) return given;
+  if (!spec.clientSecretFile) return undefined;
+  try {
+    const s = readFileSync(spec.clientSecretFile, 'utf8').trim();
+    if (s) return s;
+  } catch {
+    // reported below
+  }
+  throw new CliError(CliErrorCode.Auth, `cannot read a client secret from ${spec.clientSecretFile}`, {
+    fix: 'Check the path given to --client-secret-file (the file must hold the secret)',
+    exitCode: ExitCode.Auth,
+  });
+}
+
+export async function performLogin(
+  def: WorkloadDefinition,
+  spec: OAuthSpec,
+  detection: RemoteAuthRequirement,
+  ctx: Context,
+  opts: InteractiveOptions,
+): Promise<void> {
+  const client = await import('@bastion-mcp/auth/client');
+  const store = await openTokenStore(ctx.paths);
+  const c = stderrColors();
+  const common: LoginOptions = {
+    name: def.name,
+    store,
+    auth: detection,
+    client: {
+      clientId: spec.clientId,
+      clientSecret: readSecret(spec, opts.clientSecret),
+      clientMetadataUrl: spec.clientMetadataUrl,
+      clientName: 'Bastion',
+    },
+    scopes: spec.scopes ? [...spec.scopes] : undefined,
+    resourceParam: spec.resourceParam,
+  };
+  const grant = opts.deviceCode ? 'device_code' : spec.grant;
+  let spinner: ReturnType<typeof startSpinner> | undefined;
+  try {
+    if (grant === 'client_credentials') {
+      await client.loginWithClientCredentials(common);
+    } else if (grant === 'device_code') {
+      await client.loginWithDeviceCode({
+        ...common,
+        onDeviceCode: (info) => {
+          err(
+            `To sign in to ${def.name}, open ${c.cyan(info.verificationUri)} and enter the code ${c.bold(info.userCode)}`,
+          );
+          if (info.verificationUriComplete) err(`  (or open ${info.verificationUriComplete})`);
+          spinner = startSpinner('Waiting for the login to finish');
+        },
+      });
+    } else {
+      await client.loginWithAuthorizationCode({
+        ...common,
+        callbackPort: spec.callbackPort,
+        loginTimeoutMs: opts.loginTimeoutSeconds * 1000,
+        scopeParamName: spec.scopeParamName,
+        authorizeParams: spec.authorizeParams ? { ...spec.authorizeParams } : undefined,
+        onAuthorizationUrl: (url) => {
+          err(`Sign in to ${def.name} (${new URL(def.remoteUrl).host}) by opening this URL:`);
+          err(`  ${url}`);
+          if (opts.browser) openBrowser(url);
+          spinner = startSpinner(
+            `Waiting for the login in the browser (up to ${Math.round(opts.loginTimeoutSeconds / 60)} min)`,
+          );
+        },
+      });
+    }
+    spinner?.stop(`${c.green('✔')} Logged in to ${def.name}`);
+  } catch (e) {
+    spinner?.stop();
+    throw toCliError(e, def.name);
+  }
+}
+
+/**
+ * `restart`/`login`: make sure the workload has a usable grant. Stored tokens are reused (one silent
+ * refresh if they expired, no browser); a new login happens only when they are missing or revoked.
+ * A transient AS failure does not block the start (the proxy retries in the background).
+ */
+export async function ensureLoggedIn(
+  def: WorkloadDefinition,
+  ctx: Context,
+  opts: InteractiveOptions,
+): Promise<void> {
+  if (def.auth.kind !== 'oauth') return;
+  const client = await import('@bastion-mcp/auth/client');
+  const store = await openTokenStore(ctx.paths);
+  const session = await client.OAuthSession.open({ name: def.name, store });
+  try {
+    await session.getAccessToken();
+    return;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if ((e as { retryable?: boolean }).retryable || code === 'ERR_BASTION_OAUTH_LOCK_TIMEOUT') {
+      err(`warning: ${(e as Error).message}; starting anyway, the proxy retries in the background`);
+      return;
+    }
+  } finally {
+    session.close();
+  }
+  err(`The stored login of ${def.name} is missing or no longer valid; logging in again.`);
+  const detection = await detect(def, def.auth);
+  if (!detection.required) return;
+  await performLogin(def, def.auth, detection, ctx, opts);
+}
+
+/** `bastion login <name>`: a fresh login, whatever is stored. Returns the (possibly updated) auth spec. */
+export async function freshLogin(
+  def: WorkloadDefinition,
+  ctx: Context,
+  opts: InteractiveOptions,
+): Promise<UpstreamAuthSpec> {
+  const spec: OAuthSpec =
+    def.auth.kind === 'oauth' ? def.auth : { grant: 'authorization_code', resourceParam: true };
+  const detection = await detect(def, spec);
+  if (!detection.required) {
+    err(`${def.remoteUrl} does not require authentication; nothing to log in to.`);
+    return def.auth;
+  }
+  await performLogin(def, spec, detection, ctx, opts);
+  return { kind: 'oauth', ...spec };
+}
+
+/** `rm` / `logout`: delete the workload's grant (and, on request, the cached client registration). */
+export async function forgetTokens(
+  def: WorkloadDefinition,
+  ctx: Context,
+  opts: { purgeRegistration: boolean },
+): Promise<boolean> {
+  const client = (await import('@bastion-mcp/auth/client')) as typeof import('@bastion-mcp/auth/client') &
+    Record<string, unknown>;
+  const store = await openTokenStore(ctx.paths);
+  if (opts.purgeRegistration) {
+    const info = await client.getStoredGrantInfo(store, def.name).catch(() => undefined);
+    const purge = client.forgetRegistration as ((s: unknown, issuer: string) => Promise<boolean>) | undefined;
+    if (info && info.clientSource === 'dcr' && typeof purge === 'function') {
+      await purge(store, info.issuer);
+      err(`Deleted the client registration at ${info.issuer}.`);
+    } else if (info && info.clientSource === 'dcr') {
+      err('warning: this build cannot delete client registrations; the cached registration is kept');
+    }
+  }
+  return client.forgetWorkload(store, def.name);
+}

@@ -1,0 +1,205 @@
+/** `bastion run <url>`: detect auth, log in in the foreground, then serve (detached by default). */
+import { isAbsolute, resolve } from 'node:path';
+import { CliError, CliErrorCode, ExitCode, usageError } from '../errors.js';
+import { deriveName, isValidName } from '../workload/name.js';
+import { pickFreePort, isPortFree } from '../workload/ports.js';
+import { type MiddlewareFlags, middlewareFromFlags, parsePairs, splitList } from '../workload/runconfig.js';
+import type { OAuthSpec, Transport, UpstreamAuthSpec, WorkloadDefinition } from '../workload/types.js';
+import { portInUse } from '../serve/start-proxy.js';
+import { type CommandLike, context, type Context } from './context.js';
+import { printStarted, startWorkload } from './start.js';
+
+export interface RunFlags extends MiddlewareFlags {
+  name?: string;
+  port?: number;
+  transport?: Transport;
+  foreground?: boolean;
+  stdio?: boolean;
+  browser: boolean;
+  deviceCode?: boolean;
+  clientCredentials?: boolean;
+  clientId?: string;
+  clientSecret?: string;
+  clientSecretFile?: string;
+  clientMetadataUrl?: string;
+  scopes?: string;
+  resourceParam: boolean;
+  scopeParamName?: string;
+  authorizeParam?: string[];
+  callbackPort?: number;
+  loginTimeout: number;
+  allowIssuerMismatch?: boolean;
+  bearerTokenFile?: string;
+  bearerTokenEnv?: string;
+  allowedOrigin?: string[];
+}
+
+export function parseRemoteUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw usageError(
+      `"${value}" is not a URL`,
+      'Pass the full URL of the remote MCP server, e.g. https://mcp.example.com/mcp',
+    );
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw usageError(
+      `"${value}" is not an http(s) URL`,
+      'Pass the full URL of the remote MCP server, e.g. https://mcp.example.com/mcp',
+    );
+  }
+  if (url.username || url.password) {
+    throw usageError(
+      'the URL must not contain credentials',
+      'Use --bearer-token-file or OAuth instead of user:password@ in the URL',
+    );
+  }
+  url.hash = '';
+  return url;
+}
+
+const abs = (p: string) => (isAbsolute(p) ? p : resolve(process.cwd(), p));
+
+function authSpecOf(flags: RunFlags): UpstreamAuthSpec | 'detect' {
+  if (flags.bearerTokenFile && flags.bearerTokenEnv) {
+    throw usageError('--bearer-token-file and --bearer-token-env are exclusive', 'Pass only one of them');
+  }
+  if (flags.bearerTokenFile) return { kind: 'bearer', tokenFile: abs(flags.bearerTokenFile) };
+  if (flags.bearerTokenEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(flags.bearerTokenEnv)) {
+      throw usageError(
+        `--bearer-token-env "${flags.bearerTokenEnv}" is not a variable name`,
+        'Pass the NAME of the environment variable that holds the token, not the token',
+      );
+    }
+    return { kind: 'bearer', tokenEnv: flags.bearerTokenEnv };
+  }
+  if (flags.deviceCode && flags.clientCredentials) {
+    throw usageError('--device-code and --client-credentials are exclusive', 'Pick one grant');
+  }
+  if (flags.clientSecret && flags.clientSecretFile) {
+    throw usageError('--client-secret and --client-secret-file are exclusive', 'Pass only one of them');
+  }
+  if ((flags.clientSecret || flags.clientSecretFile) && !flags.clientId) {
+    throw usageError('a client secret needs --client-id', 'Add --client-id <id>');
+  }
+  if (flags.clientCredentials && (!flags.clientId || !(flags.clientSecret || flags.clientSecretFile))) {
+    throw usageError(
+      '--client-credentials needs --client-id and a client secret',
+      'Add --client-id <id> --client-secret-file <file>',
+    );
+  }
+  return 'detect';
+}
+
+export function oauthSpecOf(flags: RunFlags): OAuthSpec {
+  return {
+    grant: flags.clientCredentials
+      ? 'client_credentials'
+      : flags.deviceCode
+        ? 'device_code'
+        : 'authorization_code',
+    clientId: flags.clientId,
+    clientSecretFile: flags.clientSecretFile ? abs(flags.clientSecretFile) : undefined,
+    clientSecretStored: flags.clientSecret ? true : undefined,
+    scopes: flags.scopes ? splitList(flags.scopes) : undefined,
+    resourceParam: flags.resourceParam,
+    scopeParamName: flags.scopeParamName,
+    authorizeParams: flags.authorizeParam ? parsePairs(flags.authorizeParam, '--authorize-param') : undefined,
+    callbackPort: flags.callbackPort,
+    clientMetadataUrl: flags.clientMetadataUrl,
+    allowIssuerMismatch: flags.allowIssuerMismatch,
+  };
+}
+
+export async function runCommand(urlArg: string, flags: RunFlags, cmd: CommandLike): Promise<void> {
+  const ctx = context(cmd);
+  const url = parseRemoteUrl(urlArg);
+  const name = flags.name ?? deriveName(url);
+  if (!isValidName(name)) {
+    throw usageError(
+      `"${name}" is not a valid workload name`,
+      'Use --name with lower-case letters, digits and dashes (max 63)',
+    );
+  }
+  if (flags.stdio && flags.foreground)
+    throw usageError('--stdio already runs in the foreground', 'Drop --foreground');
+  if (flags.callbackPort !== undefined && flags.callbackPort !== 0 && flags.callbackPort < 1024) {
+    throw usageError(
+      `--callback-port ${flags.callbackPort} is a privileged port`,
+      'Choose a port between 1024 and 65535',
+    );
+  }
+  const authMode = authSpecOf(flags);
+  const middleware = middlewareFromFlags(flags, abs);
+  const transport: Transport = flags.transport ?? (url.pathname.endsWith('/sse') ? 'sse' : 'streamable-http');
+
+  const existing = ctx.store.readDefinition(name);
+  if (existing) {
+    if (flags.stdio && existing.remoteUrl === url.href) {
+      const { runStdio } = await import('./stdio.js');
+      return runStdio(existing, ctx, { browser: flags.browser, loginTimeoutSeconds: flags.loginTimeout });
+    }
+    throw new CliError(CliErrorCode.Exists, `a workload named "${name}" already exists`, {
+      fix: `Start it with \`bastion restart ${name}\`, pick another --name, or remove it with \`bastion rm ${name}\``,
+      exitCode: ExitCode.Conflict,
+    });
+  }
+
+  let port = flags.port ?? 0;
+  if (!flags.stdio) {
+    if (port === 0) port = await pickFreePort();
+    else if (!(await isPortFree(port))) throw portInUse(port, name);
+  }
+
+  const def: WorkloadDefinition = {
+    version: 1,
+    name,
+    remoteUrl: url.href,
+    transport,
+    port,
+    auth: authMode === 'detect' ? { kind: 'none' } : authMode,
+    middleware,
+    allowedOrigins: flags.allowedOrigin,
+    logLevel: ctx.globals.logLevel,
+    createdAt: new Date().toISOString(),
+  };
+  // Validate the RunConfig now, so a bad flag fails before any login or process start.
+  const { validateRunConfig } = await import('@bastion-mcp/runner');
+  const { runConfigOf } = await import('../workload/runconfig.js');
+  validateRunConfig(runConfigOf(def, port === 0 ? 8080 : port), 'command line');
+
+  let finalDef = def;
+  if (authMode === 'detect') {
+    const { detectAndLogin } = await import('../auth/login.js');
+    const auth = await detectAndLogin(def, ctx, {
+      oauth: oauthSpecOf(flags),
+      clientSecret: flags.clientSecret,
+      browser: flags.browser,
+      loginTimeoutSeconds: flags.loginTimeout,
+    });
+    finalDef = { ...def, auth };
+  }
+  ctx.store.writeDefinition(finalDef);
+
+  if (flags.stdio) {
+    const { runStdio } = await import('./stdio.js');
+    return runStdio(finalDef, ctx, { browser: flags.browser, loginTimeoutSeconds: flags.loginTimeout });
+  }
+  await startOrForeground(finalDef, ctx, Boolean(flags.foreground));
+}
+
+export async function startOrForeground(
+  def: WorkloadDefinition,
+  ctx: Context,
+  foreground: boolean,
+): Promise<void> {
+  if (foreground) {
+    const { runForeground } = await import('./foreground.js');
+    return runForeground(def, ctx);
+  }
+  const state = await startWorkload(def, ctx);
+  printStarted(def, state);
+}
