@@ -42,7 +42,12 @@ export interface TestClients {
 const secret = (): string => randomBytes(24).toString('base64url');
 
 /** Builds fresh credentials for the pre-registered clients and their oidc-provider metadata. */
-export function createClients(): { clients: TestClients; metadata: ClientMetadata[] } {
+export function createClients(issuer: string): {
+  clients: TestClients;
+  metadata: ClientMetadata[];
+  /** Public JWKS documents of `private_key_jwt` clients, served by the IdP at their `jwks_uri`. */
+  clientJwks: Map<string, { keys: JWK[] }>;
+} {
   const jwtKey = generateClientKey('exchanger-jwt-1');
   const confidential = (clientId: string, method: ClientAuthMethod, grantTypes: string[]): TestClient => ({
     clientId,
@@ -83,9 +88,22 @@ export function createClients(): { clients: TestClients; metadata: ClientMetadat
       redirect_uris: c.redirectUris,
       ...(interactive ? { application_type: 'native' as const } : {}),
       ...(c.tokenEndpointAuthMethod === 'private_key_jwt'
-        ? { jwks: { keys: [jwtKey.publicJwk] }, token_endpoint_auth_signing_alg: 'ES256' }
+        ? { jwks_uri: clientJwksUri(issuer, c.clientId), token_endpoint_auth_signing_alg: 'ES256' }
         : {}),
     };
   });
-  return { clients, metadata };
+  return {
+    clients,
+    metadata,
+    clientJwks: new Map([[clients.exchangerJwt.clientId, { keys: [jwtKey.publicJwk] }]]),
+  };
+}
+
+/**
+ * Where the IdP serves a `private_key_jwt` client's public keys. A `jwks_uri` rather than inline
+ * `jwks`: oidc-provider checks inline keys with `constructor === Object` after `structuredClone`,
+ * which fails inside jest's VM realm (its `structuredClone` builds objects of the outer realm).
+ */
+export function clientJwksUri(issuer: string, clientId: string): string {
+  return `${issuer}/testkit/clients/${encodeURIComponent(clientId)}/jwks`;
 }

@@ -19,3 +19,5 @@ export { ENDPOINT_FAULTS } from './faults.js';
 export type { EndpointFault } from './faults.js';
 export { MINT_ALGS, startTokenMinter } from './token-minter.js';
 export type { MintAlg, MintOptions, TokenMinter, TokenMinterOptions } from './token-minter.js';
+export { oauthPost } from './oauth-post.js';
+export type { OAuthPostResult } from './oauth-post.js';

@@ -46,6 +46,15 @@ export class MemoryStore {
   }
 }
 
+/**
+ * Deep copy through JSON: payloads are JSON by contract, and unlike `structuredClone` the copies are
+ * plain objects of the caller's realm (oidc-provider checks `constructor === Object`, which a
+ * `structuredClone` from outside jest's VM realm fails).
+ */
+function clone(payload: AdapterPayload): AdapterPayload {
+  return JSON.parse(JSON.stringify(payload)) as AdapterPayload;
+}
+
 class MemoryAdapter implements Adapter {
   readonly #store: MemoryStore;
   readonly #name: string;
@@ -68,26 +77,26 @@ class MemoryAdapter implements Adapter {
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     this.#store.model(this.#name).set(id, {
-      payload: structuredClone(payload),
+      payload: clone(payload),
       expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined,
     });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const payload = this.#get(id);
-    return payload ? structuredClone(payload) : undefined;
+    return payload ? clone(payload) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     for (const [, payload] of this.#store.live(this.#name)) {
-      if (payload.userCode === userCode) return structuredClone(payload);
+      if (payload.userCode === userCode) return clone(payload);
     }
     return undefined;
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     for (const [, payload] of this.#store.live(this.#name)) {
-      if (payload.uid === uid) return structuredClone(payload);
+      if (payload.uid === uid) return clone(payload);
     }
     return undefined;
   }

@@ -247,6 +247,8 @@ const ROUTES: Array<[string, IdpEndpoint]> = [
   ['/me', 'userinfo'],
 ];
 
+const CLIENT_JWKS_PATH = /^\/testkit\/clients\/([^/]+)\/jwks$/;
+
 function classify(pathname: string): IdpEndpoint | undefined {
   if (isInteractionPath(pathname)) return 'interaction';
   return ROUTES.find(([path]) => path === pathname)?.[1];
@@ -340,7 +342,6 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
 
   const Provider = await loadProvider();
   const { errors } = await import('oidc-provider');
-  const { clients, metadata } = createClients();
 
   const resources = new Map<string, ResourceConfig>();
   const putResource = (
@@ -370,7 +371,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     resources,
     scopes: [...new Set([...scopes, ...[...resources.values()].flatMap((r) => r.scopes)])],
     keys: { current: generateSigningKey(generation), retained: [] },
-    clientMetadata: metadata,
+    clientMetadata: [],
     cookieKeys: [randomBytes(32).toString('base64url')],
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
@@ -446,6 +447,13 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       if (writeFault(res, fault.fault)) return;
       await gate.hold();
     }
+    const clientKeysId = CLIENT_JWKS_PATH.exec(url.pathname)?.[1];
+    const clientKeys = clientKeysId ? clientJwks.get(decodeURIComponent(clientKeysId)) : undefined;
+    if (clientKeys && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+      res.end(JSON.stringify(clientKeys));
+      return;
+    }
     if (endpoint === 'interaction') {
       await handleInteraction(state, provider, forward, res, url.pathname);
       return;
@@ -473,6 +481,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
   await server.start();
   state.issuer = server.origin;
+  const { clients, metadata, clientJwks } = createClients(state.issuer);
+  state.clientMetadata = metadata;
   build();
 
   const issuer = state.issuer;
