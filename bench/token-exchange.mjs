@@ -118,11 +118,13 @@ async function main() {
   const up = await startMcpUpstream({ stateless: true, jsonResponse: true });
   const { kind, middleware: auth } = await authMiddleware(idp);
   const exchanger = idp.clients.exchanger;
+  const audience = 'https://crm.bastion.test/mcp';
+  idp.addResource(audience);
   const tokenExchange = createTokenExchangeMiddleware({
     tokenUrl: idp.tokenEndpoint,
     clientId: exchanger.clientId,
     clientSecret: exchanger.clientSecret,
-    audience: up.url,
+    audience,
     allowInsecureRequests: true,
   });
   const withExchange = await startProxyServer({

@@ -13,7 +13,7 @@ import {
   ProxyHttpError,
 } from '@bastion-mcp/proxy-core';
 import { freePort, type McpUpstream, startMcpUpstream, startTestIdp } from '@bastion-mcp/testkit';
-import { decodeJwt } from 'jose';
+import { decodeJwt, importJWK, jwtVerify } from 'jose';
 import {
   createTokenExchangeMiddleware,
   TokenCache,
@@ -34,7 +34,9 @@ beforeAll(async () => {
   idp = await startTestIdp();
   up = await startMcpUpstream({ stateless: true, jsonResponse: true });
   sts = await startRecordingSts({ tokenEndpoint: idp.tokenEndpoint });
-  AUDIENCE = up.url;
+  // the STS only issues tokens for resources it knows
+  AUDIENCE = 'https://crm.bastion.test/mcp';
+  idp.addResource(AUDIENCE, { scopes: ['crm.read', 'crm.write'] });
 });
 
 afterAll(async () => {
@@ -53,7 +55,7 @@ function exchanger(patch: Partial<TokenExchangeOptions> = {}) {
   return createTokenExchangeMiddleware({
     tokenUrl: sts.tokenEndpoint,
     clientId: idp.clients.exchanger.clientId,
-    clientSecret: idp.clients.exchanger.clientSecret,
+    clientSecret: idp.clients.exchanger.clientSecret!,
     audience: AUDIENCE,
     allowInsecureRequests: true,
     ...patch,
@@ -127,7 +129,7 @@ describe('token exchange against the testkit IdP', () => {
 
   it('sends the RFC 8693 form with client_secret_basic', async () => {
     const token = await userToken('bob');
-    await run([exchanger({ scope: ['openid'], resource: undefined })], up.url, { token }).response;
+    await run([exchanger({ scope: ['crm.read'] })], up.url, { token }).response;
     expect(sts.requests).toHaveLength(1);
     const req = sts.requests[0]!;
     expect(req.method).toBe('POST');
@@ -139,25 +141,59 @@ describe('token exchange against the testkit IdP', () => {
         ['subject_token_type', 'urn:ietf:params:oauth:token-type:access_token'],
         ['requested_token_type', 'urn:ietf:params:oauth:token-type:access_token'],
         ['audience', AUDIENCE],
-        ['scope', 'openid'],
+        ['scope', 'crm.read'],
       ].sort(),
     );
     const { clientId, clientSecret } = idp.clients.exchanger;
-    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`).toString('base64');
+    const basic = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret!)}`).toString('base64');
     expect(req.headers.authorization).toBe(`Basic ${basic}`);
   });
 
-  it('sends client_secret_post credentials in the form and no Authorization header', async () => {
+  it('authenticates with client_secret_post: credentials in the form, no Authorization header', async () => {
     const token = await userToken('carol');
-    const { response } = run([exchanger({ clientAuth: 'client_secret_post' })], up.url, { token });
-    await response.catch(() => undefined); // the IdP may only accept basic for this client; the form is what counts
+    const { clientId, clientSecret } = idp.clients.exchangerPost;
+    await run([exchanger({ clientAuth: 'client_secret_post', clientId, clientSecret })], up.url, { token })
+      .response;
     const req = sts.requests[0]!;
     expect(req.headers.authorization).toBeUndefined();
     const form = Object.fromEntries(req.form);
-    expect(form.client_id).toBe(idp.clients.exchanger.clientId);
-    expect(form.client_secret).toBe(idp.clients.exchanger.clientSecret);
-    expect(form.grant_type).toBe('urn:ietf:params:oauth:grant-type:token-exchange');
-    expect(form.subject_token).toBe(token);
+    expect(form.client_id).toBe(clientId);
+    expect(form.client_secret).toBe(clientSecret);
+    expect(idp.requests.at(-1)).toMatchObject({ clientAuthMethod: 'client_secret_post', clientId });
+    expect(decodeJwt(String(lastUpstreamHeaders().authorization).slice(7)).sub).toBe('carol');
+  });
+
+  it('authenticates with private_key_jwt using the client key, no secret', async () => {
+    const token = await userToken('cathy');
+    const { clientId, privateJwk } = idp.clients.exchangerJwt;
+    const m = exchanger({
+      clientSecret: undefined,
+      clientId,
+      privateKey: privateJwk,
+      privateKeyAlg: 'ES256',
+      issuer: idp.issuer,
+    });
+    // The testkit IdP currently refuses this client's own registered JWKS ("client JSON Web Key Set is
+    // invalid", reported to the testkit owner), so only the request is asserted here; the signature
+    // is verified against the client's public key below and in sts-wire.test.ts.
+    await run([m], up.url, { token }).response.catch(() => undefined);
+    const form = Object.fromEntries(sts.requests[0]!.form);
+    expect(sts.requests[0]!.headers.authorization).toBeUndefined();
+    expect(form.client_secret).toBeUndefined();
+    expect(form.client_assertion_type).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    const { d: _private, ...publicJwk } = privateJwk as Record<string, string>;
+    const { payload, protectedHeader } = await jwtVerify(
+      String(form.client_assertion),
+      await importJWK(publicJwk, 'ES256'),
+      {
+        issuer: clientId,
+        subject: clientId,
+        audience: idp.issuer,
+      },
+    );
+    expect(protectedHeader.kid).toBe(privateJwk?.kid);
+    expect(typeof payload.jti).toBe('string');
+    expect(idp.requests.at(-1)).toMatchObject({ clientAuthMethod: 'private_key_jwt', clientId });
   });
 
   it('sends the id_token subject type and omits requested_token_type when asked', async () => {
@@ -242,12 +278,15 @@ describe('token exchange against the testkit IdP', () => {
 
   it('keeps separate cache entries per scope, and per subject token', async () => {
     const cache = new TokenCache<string>();
-    const a = exchanger({ cache, scope: 'openid' });
-    const b = exchanger({ cache, scope: 'openid profile' });
+    const a = exchanger({ cache, scope: 'crm.read' });
+    const b = exchanger({ cache, scope: 'crm.read crm.write' });
     const token = await userToken('judy');
     await run([a], up.url, { token }).response;
     await run([b], up.url, { token }).response;
-    expect(sts.requests.map((r) => Object.fromEntries(r.form).scope)).toEqual(['openid', 'openid profile']);
+    expect(sts.requests.map((r) => Object.fromEntries(r.form).scope)).toEqual([
+      'crm.read',
+      'crm.read crm.write',
+    ]);
     await run([a], up.url, { token }).response;
     await run([b], up.url, { token }).response;
     expect(sts.requests).toHaveLength(2);
@@ -286,7 +325,7 @@ describe('token exchange against the testkit IdP', () => {
     const te = createTokenExchangeMiddleware({
       issuer: idp.issuer,
       clientId: idp.clients.exchanger.clientId,
-      clientSecret: idp.clients.exchanger.clientSecret,
+      clientSecret: idp.clients.exchanger.clientSecret!,
       audience: AUDIENCE,
       allowInsecureRequests: true,
     });
