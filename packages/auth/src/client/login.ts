@@ -174,12 +174,19 @@ async function runOnce(
   const url = buildAuthorizationUrl(config, params);
 
   const waiting = server.next(signal);
-  waiting.catch(() => {}); // observed below; avoid an unhandled rejection while the callback runs
-  await options.onAuthorizationUrl(url.href);
+  // The callback may arrive while `onAuthorizationUrl` is still running (it may await the browser);
+  // its failure aborts the login, its completion does not end the wait.
+  const announced = Promise.resolve()
+    .then(() => options.onAuthorizationUrl(url.href))
+    .then(() => new Promise<never>(() => {}));
   let callback: Awaited<typeof waiting>;
   try {
-    callback = await waiting;
+    callback = await Promise.race([waiting, announced]);
   } catch (cause) {
+    if (cause instanceof Error && !signal.aborted && cause.name !== 'TimeoutError' && cause.name !== 'AbortError') {
+      waiting.catch(() => {});
+      throw cause; // onAuthorizationUrl failed
+    }
     if (options.signal?.aborted) {
       throw new OAuthClientError(OAuthClientErrorCode.Aborted, 'The login was aborted', { cause });
     }
