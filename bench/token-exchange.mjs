@@ -7,7 +7,7 @@
  *      a cache hit) → forwarder
  *   B. auth → forwarder (no exchange)
  * A fixed-concurrency load loop (undici Pool) sends MCP `ping` requests with one bearer token to each,
- * alternating rounds A/B so machine noise hits both, and prints req/s, p50/p99 latency and the ratio.
+ * alternating rounds (A then B, B then A) so machine noise hits both, and prints req/s, p50/p99 latency and the ratio.
  * It also prints how many STS calls the IdP saw (1 is expected: everything after the first is cached).
  *
  * Run (from the repo root, after building the packages it imports):
@@ -147,10 +147,13 @@ async function main() {
   const a = { count: 0, errors: 0, ms: 0, latencies: [] };
   const b = { count: 0, errors: 0, ms: 0, latencies: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [target, acc] of [
+    // alternate which proxy goes first, so order effects (GC, warm caches) hit both equally
+    const order = [
       [withExchange, a],
       [without, b],
-    ]) {
+    ];
+    if (round % 2 === 1) order.reverse();
+    for (const [target, acc] of order) {
       const r = await load(target.origin, path, token, DURATION_MS);
       acc.count += r.count;
       acc.errors += r.errors;
