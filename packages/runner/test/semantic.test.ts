@@ -108,3 +108,30 @@ describe('RunConfig cross-field checks', () => {
     expect(found.map((i) => i.path)).toEqual(['auth.clientId']);
   });
 });
+
+describe('literal secrets and restricted headers', () => {
+  it('refuses a token pasted where an environment variable name belongs, without echoing it', () => {
+    for (const value of [
+      'ghp_0123456789abcdef0123456789abcdef0123',
+      'sk-live0123456789',
+      'aB3dE5gH7jK9mN1pQ3sT5vX7zA',
+    ]) {
+      const found = issues({ ...base, upstreamAuth: { bearerTokenEnv: value } });
+      expect(found.map((i) => i.path)).toEqual(['upstreamAuth.bearerTokenEnv']);
+      expect(found[0]?.message).not.toContain(value);
+    }
+    expect(() =>
+      validateRunConfig({
+        ...base,
+        upstreamAuth: { bearerTokenEnv: 'GITHUB_PERSONAL_ACCESS_TOKEN_FOR_CRM' },
+      }),
+    ).not.toThrow();
+  });
+
+  it('explains why a forwarded header name is refused', () => {
+    const found = issues({ ...base, headerForward: { plain: { Host: 'evil.example' } } });
+    expect(found).toEqual([
+      { path: 'headerForward.plain.Host', message: expect.stringMatching(/restricted/) },
+    ]);
+  });
+});

@@ -31,6 +31,12 @@ function issuesFromZod(error: z.ZodError): RunConfigIssue[] {
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      // A record key refused by its own rule (e.g. a restricted header name): report that rule's message.
+      const inner = issue.issues.map((i) => i.message).join('; ');
+      out.push({ path: formatPath(issue.path), message: inner ? `invalid key: ${inner}` : issue.message });
+      continue;
+    }
     if (issue.code === 'invalid_union' && 'discriminator' in issue) {
       out.push({ path: formatPath(issue.path), message: issue.message });
       continue;
@@ -40,9 +46,41 @@ function issuesFromZod(error: z.ZodError): RunConfigIssue[] {
   return out;
 }
 
+/** Known credential prefixes (GitHub, GitLab, Slack, Stripe, OpenAI-style, AWS access keys). */
+const TOKEN_PREFIX = /^(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-|sk_(?:live|test)_|sk-|AKIA[0-9A-Z]{12})/;
+
+/** An environment-variable *name* that is really a secret value pasted in its place. */
+function looksLikeSecretValue(name: string): boolean {
+  if (TOKEN_PREFIX.test(name)) return true;
+  // Variable names are words; long mixed-case alphanumeric runs are keys and tokens.
+  return name.length >= 24 && /[a-z]/.test(name) && /[A-Z0-9]/.test(name) && !/_[A-Za-z]+_/.test(name);
+}
+
+function envNameFields(cfg: RunConfig): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  if (cfg.auth.mode === 'oidc' && cfg.auth.clientSecretEnv)
+    out.push(['auth.clientSecretEnv', cfg.auth.clientSecretEnv]);
+  const te = cfg.tokenExchange;
+  if (te?.clientSecretEnv) out.push(['tokenExchange.clientSecretEnv', te.clientSecretEnv]);
+  if (te?.privateKeyEnv) out.push(['tokenExchange.privateKeyEnv', te.privateKeyEnv]);
+  if (cfg.upstreamAuth?.bearerTokenEnv)
+    out.push(['upstreamAuth.bearerTokenEnv', cfg.upstreamAuth.bearerTokenEnv]);
+  for (const [h, v] of Object.entries(cfg.headerForward?.fromEnv ?? {}))
+    out.push([`headerForward.fromEnv.${h}`, v]);
+  return out;
+}
+
 /** Values that look like a credential typed straight into a non-secret field. */
 function literalSecretIssues(cfg: RunConfig): RunConfigIssue[] {
   const out: RunConfigIssue[] = [];
+  for (const [path, name] of envNameFields(cfg)) {
+    if (looksLikeSecretValue(name)) {
+      out.push({
+        path,
+        message: `must name an environment variable that holds the secret, not the secret itself (got a value of ${name.length} characters that looks like a credential)`,
+      });
+    }
+  }
   for (const [name, value] of Object.entries(cfg.headerForward?.plain ?? {})) {
     if (name.toLowerCase() === 'authorization' || JWT_LIKE.test(value) || BEARER_LIKE.test(value)) {
       out.push({

@@ -248,6 +248,8 @@ export const limitsSchema = z.strictObject({
 
 export const runConfigSchema = z
   .strictObject({
+    /** JSON Schema reference for editors (ignored). */
+    $schema: z.string().optional(),
     schemaVersion: z.literal(1, { error: 'must be 1 (the only RunConfig version so far)' }),
     name: z
       .string()
