@@ -183,6 +183,13 @@ export interface TestIdp {
   rotateKeys(options?: { retainPrevious?: boolean }): { kid: string; previousKid: string };
   /** Drops every non-current key from the JWKS. */
   pruneKeys(): void;
+  /**
+   * Patches both discovery documents until cleared with `null` (a field set to `undefined` is
+   * removed), e.g. `{ issuer: 'http://evil.test' }` for issuer-mismatch tests or
+   * `{ code_challenge_methods_supported: undefined }` for "no S256" tests. The provider itself is
+   * unchanged.
+   */
+  setMetadataOverride(patch: Record<string, unknown> | null): void;
   /** Faults an endpoint until cleared with `null`. `grantType` limits a token fault to one grant. */
   setFault(endpoint: IdpEndpoint, fault: EndpointFault | null, options?: { grantType?: string }): void;
   /** `setFault('token', fault)`. */
@@ -304,6 +311,34 @@ function formToRecord(params: URLSearchParams): Record<string, string | string[]
   return out;
 }
 
+/** Rewrites the JSON body the provider writes to `res`, applying `patch` (undefined removes a field). */
+function patchJsonResponse(res: ServerResponse, patch: Record<string, unknown>): void {
+  const chunks: Buffer[] = [];
+  const end = res.end.bind(res) as (body: string) => ServerResponse;
+  const collect = (chunk: unknown): void => {
+    if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  res.write = ((chunk: unknown) => {
+    collect(chunk);
+    return true;
+  }) as ServerResponse['write'];
+  res.end = ((chunk?: unknown) => {
+    collect(chunk);
+    let body = Buffer.concat(chunks).toString('utf8');
+    try {
+      const doc = { ...(JSON.parse(body) as Record<string, unknown>), ...patch };
+      body = JSON.stringify(Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)));
+    } catch {
+      // Not JSON (an error page): pass it through untouched.
+    }
+    if (!res.headersSent) {
+      res.setHeader('content-length', Buffer.byteLength(body));
+      res.removeHeader('etag');
+    }
+    return end(body);
+  }) as ServerResponse['end'];
+}
+
 /**
  * Starts a real OAuth 2.1 / OpenID Connect provider (`oidc-provider`) on `http://127.0.0.1:<port>`
  * with everything Bastion's tests need: resource indicators with JWT and opaque access tokens,
@@ -398,6 +433,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const requests: RecordedOAuthRequest[] = [];
   const faults = new Map<IdpEndpoint, { fault: EndpointFault; grantType?: string }>();
   const gate = new SlowGate();
+  let metadataOverride: Record<string, unknown> | null = null;
 
   let provider: Provider;
   let callback: ReturnType<Provider['callback']>;
@@ -466,6 +502,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       }
       forward.url = `/.well-known/openid-configuration${url.search}`;
     }
+    if (endpoint === 'discovery' && metadataOverride) patchJsonResponse(res, metadataOverride);
     callback(forward, res);
   };
 
@@ -649,6 +686,12 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     pruneKeys() {
       state.keys = { current: state.keys.current, retained: [] };
       build();
+    },
+    setMetadataOverride(patch) {
+      if (patch !== null && (typeof patch !== 'object' || Array.isArray(patch))) {
+        throw new TypeError('patch must be an object or null');
+      }
+      metadataOverride = patch === null ? null : { ...patch };
     },
     setFault(endpoint, fault, o = {}) {
       assertFault(fault, 'fault');
