@@ -55,11 +55,21 @@ export function buildConfiguration(
   return config;
 }
 
-function isNetworkTypeError(err: unknown): boolean {
-  return (
-    err instanceof TypeError &&
-    (err.message === 'fetch failed' || (err as { cause?: unknown }).cause !== undefined)
-  );
+/**
+ * A failure below HTTP (refused, reset, DNS, TLS, timeout), looked up along the `cause` chain by
+ * name and errno code: openid-client may wrap the fetch `TypeError`, and `instanceof` does not hold
+ * across realms (e.g. undici's errors inside a VM context).
+ */
+function isNetworkFailure(err: unknown): boolean {
+  let current: unknown = err;
+  for (let i = 0; i < 6 && current && typeof current === 'object'; i++) {
+    const e = current as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+    if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
+    if (typeof e.code === 'string' && /^(E(?!RR_)[A-Z]+(_[A-Z]+)*|UND_ERR_[A-Z_]+)$/.test(e.code)) return true;
+    current = e.cause;
+  }
+  return false;
 }
 
 /** Maps a failure of an openid-client grant call to a coded error. Never includes token values. */
@@ -103,9 +113,14 @@ export function classifyGrantError(err: unknown, what: string, signal?: AbortSig
       { cause: err, oauthError: err.error },
     );
   }
+  if (isNetworkFailure(err)) {
+    const net = networkError(err, what, { signal });
+    if (net.code === OAuthClientErrorCode.Aborted) return net;
+    return new OAuthClientError(OAuthClientErrorCode.AsUnavailable, net.message, { cause: err, retryable: true });
+  }
   if (err instanceof ClientError) {
-    const response = (err as { cause?: unknown }).cause;
-    const status = response instanceof Response ? response.status : undefined;
+    const response = (err as { cause?: { status?: unknown } }).cause;
+    const status = typeof response?.status === 'number' ? response.status : undefined;
     if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
       // A WAF page, a CDN error, a 5xx without an OAuth error body: not an authorization verdict.
       return new OAuthClientError(
@@ -116,15 +131,6 @@ export function classifyGrantError(err: unknown, what: string, signal?: AbortSig
     }
     return new OAuthClientError(OAuthClientErrorCode.TokenRequest, `The ${what} failed: ${err.message}`, {
       cause: err,
-    });
-  }
-  const name = (err as { name?: unknown } | null)?.name;
-  if (isNetworkTypeError(err) || name === 'TimeoutError' || name === 'AbortError') {
-    const net = networkError(err, what, { signal });
-    if (net.code === OAuthClientErrorCode.Aborted) return net;
-    return new OAuthClientError(OAuthClientErrorCode.AsUnavailable, net.message, {
-      cause: err,
-      retryable: true,
     });
   }
   return new OAuthClientError(OAuthClientErrorCode.TokenRequest, `The ${what} failed`, { cause: err });
