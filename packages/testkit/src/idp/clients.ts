@@ -42,11 +42,18 @@ export interface TestClients {
 const secret = (): string => randomBytes(24).toString('base64url');
 
 /** Builds fresh credentials for the pre-registered clients and their oidc-provider metadata. */
-export function createClients(issuer: string): {
+export function createClients(): {
   clients: TestClients;
-  metadata: ClientMetadata[];
-  /** Public JWKS documents of `private_key_jwt` clients, served by the IdP at their `jwks_uri`. */
-  clientJwks: Map<string, { keys: JWK[] }>;
+  /** Metadata of the clients given to oidc-provider as static configuration. */
+  staticMetadata: ClientMetadata[];
+  /**
+   * Metadata of clients with inline `jwks`, to be stored through the adapter instead: oidc-provider
+   * `structuredClone`s static clients and then checks each JWK with `constructor === Object`, which
+   * fails inside jest's VM realm (its `structuredClone` builds objects of the outer realm); clients
+   * loaded from the adapter are not cloned that way. A `jwks_uri` is no way out: oidc-provider's
+   * SSRF guard refuses loopback fetches (outside jest).
+   */
+  storedMetadata: ClientMetadata[];
 } {
   const jwtKey = generateClientKey('exchanger-jwt-1');
   const confidential = (clientId: string, method: ClientAuthMethod, grantTypes: string[]): TestClient => ({
@@ -77,7 +84,7 @@ export function createClients(issuer: string): {
       redirectUris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
     },
   };
-  const metadata: ClientMetadata[] = Object.values(clients).map((c: TestClient) => {
+  const all: ClientMetadata[] = Object.values(clients).map((c: TestClient) => {
     const interactive = c.grantTypes.includes('authorization_code');
     return {
       client_id: c.clientId,
@@ -88,22 +95,13 @@ export function createClients(issuer: string): {
       redirect_uris: c.redirectUris,
       ...(interactive ? { application_type: 'native' as const } : {}),
       ...(c.tokenEndpointAuthMethod === 'private_key_jwt'
-        ? { jwks_uri: clientJwksUri(issuer, c.clientId), token_endpoint_auth_signing_alg: 'ES256' }
+        ? { jwks: { keys: [jwtKey.publicJwk] }, token_endpoint_auth_signing_alg: 'ES256' }
         : {}),
     };
   });
   return {
     clients,
-    metadata,
-    clientJwks: new Map([[clients.exchangerJwt.clientId, { keys: [jwtKey.publicJwk] }]]),
+    staticMetadata: all.filter((m) => m.jwks === undefined),
+    storedMetadata: all.filter((m) => m.jwks !== undefined),
   };
-}
-
-/**
- * Where the IdP serves a `private_key_jwt` client's public keys. A `jwks_uri` rather than inline
- * `jwks`: oidc-provider checks inline keys with `constructor === Object` after `structuredClone`,
- * which fails inside jest's VM realm (its `structuredClone` builds objects of the outer realm).
- */
-export function clientJwksUri(issuer: string, clientId: string): string {
-  return `${issuer}/testkit/clients/${encodeURIComponent(clientId)}/jwks`;
 }

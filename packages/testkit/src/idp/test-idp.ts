@@ -254,8 +254,6 @@ const ROUTES: Array<[string, IdpEndpoint]> = [
   ['/me', 'userinfo'],
 ];
 
-const CLIENT_JWKS_PATH = /^\/testkit\/clients\/([^/]+)\/jwks$/;
-
 function classify(pathname: string): IdpEndpoint | undefined {
   if (isInteractionPath(pathname)) return 'interaction';
   return ROUTES.find(([path]) => path === pathname)?.[1];
@@ -398,15 +396,20 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   putResource(opaqueResource, { format: 'opaque' });
   for (const r of options.resources ?? []) putResource(r.identifier, r);
 
+  const { clients, staticMetadata, storedMetadata } = createClients();
+  const store = new MemoryStore();
+  for (const metadata of storedMetadata) {
+    await store.adapterFor('Client').upsert(metadata.client_id, { ...metadata });
+  }
   let generation = 1;
   const state: IdpState = {
     issuer: '',
-    store: new MemoryStore(),
+    store,
     accounts: new Map(Object.entries(options.accounts ?? DEFAULT_ACCOUNTS)),
     resources,
     scopes: [...new Set([...scopes, ...[...resources.values()].flatMap((r) => r.scopes)])],
     keys: { current: generateSigningKey(generation), retained: [] },
-    clientMetadata: [],
+    clientMetadata: staticMetadata,
     cookieKeys: [randomBytes(32).toString('base64url')],
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
@@ -483,13 +486,6 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       if (writeFault(res, fault.fault)) return;
       await gate.hold();
     }
-    const clientKeysId = CLIENT_JWKS_PATH.exec(url.pathname)?.[1];
-    const clientKeys = clientKeysId ? clientJwks.get(decodeURIComponent(clientKeysId)) : undefined;
-    if (clientKeys && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
-      res.end(JSON.stringify(clientKeys));
-      return;
-    }
     if (endpoint === 'interaction') {
       await handleInteraction(state, provider, forward, res, url.pathname);
       return;
@@ -518,8 +514,6 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
   await server.start();
   state.issuer = server.origin;
-  const { clients, metadata, clientJwks } = createClients(state.issuer);
-  state.clientMetadata = metadata;
   build();
 
   const issuer = state.issuer;
