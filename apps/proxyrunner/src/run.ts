@@ -79,7 +79,6 @@ function fatal(logger: Logger, err: unknown, msg: string): void {
 
 function describeStart(config: RunConfig, proxy: RunningProxy) {
   return {
-    server: config.name,
     url: proxy.url,
     metricsUrl: proxy.metricsUrl,
     remote: new URL(config.remoteUrl).origin,
