@@ -13,6 +13,7 @@ import {
   None,
   ResponseBodyError,
   type TokenEndpointResponse,
+  WWWAuthenticateChallengeError,
 } from 'openid-client';
 import type { AuthorizationServerMetadata } from './authorization-server.js';
 import type { ClientIdentity, StoredTokens } from './credentials.js';
@@ -105,6 +106,15 @@ export function classifyGrantError(err: unknown, what: string, signal?: AbortSig
         status,
       },
     );
+  }
+  if (err instanceof WWWAuthenticateChallengeError) {
+    // 401 with a challenge from the token endpoint: client authentication failed (invalid_client).
+    const code = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error ?? 'invalid_client';
+    return new OAuthClientError(OAuthClientErrorCode.TokenRequest, `The ${what} was rejected with ${code} (HTTP ${err.status})`, {
+      cause: err,
+      oauthError: code,
+      status: err.status,
+    });
   }
   if (err instanceof AuthorizationResponseError) {
     return new OAuthClientError(
