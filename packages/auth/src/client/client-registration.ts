@@ -70,7 +70,7 @@ export function validateClientOptions(client: ClientOptions | undefined): void {
     } catch {
       // handled below
     }
-    if (!url || url.protocol !== 'https:' || url.pathname === '/' || url.hash) {
+    if (url?.protocol !== 'https:' || url.pathname === '/' || url.hash) {
       throw new TypeError('"client.clientMetadataUrl" must be an https URL with a path and no fragment');
     }
   }

@@ -69,8 +69,7 @@ export function planLogin(options: LoginOptions): LoginPlan {
   assertWorkloadName(options.name);
   if (!options.store || typeof options.store.withLock !== 'function')
     throw new TypeError('"store" must be a TokenStore');
-  if (!options.auth || options.auth.required !== true)
-    throw new TypeError('"auth" must be a RemoteAuthRequirement');
+  if (options.auth?.required !== true) throw new TypeError('"auth" must be a RemoteAuthRequirement');
   validateClientOptions(options.client);
   if (
     options.scopes !== undefined &&

@@ -183,7 +183,12 @@ async function runOnce(
   try {
     callback = await Promise.race([waiting, announced]);
   } catch (cause) {
-    if (cause instanceof Error && !signal.aborted && cause.name !== 'TimeoutError' && cause.name !== 'AbortError') {
+    if (
+      cause instanceof Error &&
+      !signal.aborted &&
+      cause.name !== 'TimeoutError' &&
+      cause.name !== 'AbortError'
+    ) {
       waiting.catch(() => {});
       throw cause; // onAuthorizationUrl failed
     }

@@ -67,7 +67,8 @@ function isNetworkFailure(err: unknown): boolean {
     const e = current as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
     if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
     if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
-    if (typeof e.code === 'string' && /^(E(?!RR_)[A-Z]+(_[A-Z]+)*|UND_ERR_[A-Z_]+)$/.test(e.code)) return true;
+    if (typeof e.code === 'string' && /^(E(?!RR_)[A-Z]+(_[A-Z]+)*|UND_ERR_[A-Z_]+)$/.test(e.code))
+      return true;
     current = e.cause;
   }
   return false;
@@ -109,12 +110,17 @@ export function classifyGrantError(err: unknown, what: string, signal?: AbortSig
   }
   if (err instanceof WWWAuthenticateChallengeError) {
     // 401 with a challenge from the token endpoint: client authentication failed (invalid_client).
-    const code = err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error ?? 'invalid_client';
-    return new OAuthClientError(OAuthClientErrorCode.TokenRequest, `The ${what} was rejected with ${code} (HTTP ${err.status})`, {
-      cause: err,
-      oauthError: code,
-      status: err.status,
-    });
+    const code =
+      err.cause.find((c) => typeof c.parameters.error === 'string')?.parameters.error ?? 'invalid_client';
+    return new OAuthClientError(
+      OAuthClientErrorCode.TokenRequest,
+      `The ${what} was rejected with ${code} (HTTP ${err.status})`,
+      {
+        cause: err,
+        oauthError: code,
+        status: err.status,
+      },
+    );
   }
   if (err instanceof AuthorizationResponseError) {
     return new OAuthClientError(
@@ -126,7 +132,10 @@ export function classifyGrantError(err: unknown, what: string, signal?: AbortSig
   if (isNetworkFailure(err)) {
     const net = networkError(err, what, { signal });
     if (net.code === OAuthClientErrorCode.Aborted) return net;
-    return new OAuthClientError(OAuthClientErrorCode.AsUnavailable, net.message, { cause: err, retryable: true });
+    return new OAuthClientError(OAuthClientErrorCode.AsUnavailable, net.message, {
+      cause: err,
+      retryable: true,
+    });
   }
   if (err instanceof ClientError) {
     const response = (err as { cause?: { status?: unknown } }).cause;

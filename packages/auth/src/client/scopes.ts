@@ -27,7 +27,7 @@ export function stepUpScopes(
   wwwAuthenticate: string | null | undefined,
 ): string[] | undefined {
   const challenge = parseBearerChallenge(wwwAuthenticate);
-  if (!challenge || challenge.error !== 'insufficient_scope' || !challenge.scope) return undefined;
+  if (challenge?.error !== 'insufficient_scope' || !challenge.scope) return undefined;
   const have = new Set(current ?? []);
   if (challenge.scope.every((s) => have.has(s))) return undefined;
   return [...new Set([...(current ?? []), ...challenge.scope])];

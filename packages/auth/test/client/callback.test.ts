@@ -52,7 +52,9 @@ describe('callbackPortFor', () => {
     expect(a).toBeGreaterThanOrEqual(CALLBACK_PORT_MIN);
     expect(a).toBeLessThanOrEqual(CALLBACK_PORT_MAX);
     expect(callbackPortFor('https://MCP.example.com/mcp/')).toBe(a);
-    const ports = new Set(['a', 'b', 'c', 'd', 'e', 'f'].map((h) => callbackPortFor(`https://${h}.example.com/mcp`)));
+    const ports = new Set(
+      ['a', 'b', 'c', 'd', 'e', 'f'].map((h) => callbackPortFor(`https://${h}.example.com/mcp`)),
+    );
     expect(ports.size).toBeGreaterThan(1);
   });
 });
@@ -95,7 +97,10 @@ describe('loginWithAuthorizationCode callback handling', () => {
         await redirectBack(u, (state) => ({ state, error: 'access_denied' }));
       },
     });
-    await expect(done).rejects.toMatchObject({ code: OAuthClientErrorCode.AuthorizationDenied, oauthError: 'access_denied' });
+    await expect(done).rejects.toMatchObject({
+      code: OAuthClientErrorCode.AuthorizationDenied,
+      oauthError: 'access_denied',
+    });
     const q = seen!.searchParams;
     expect(`${seen!.origin}${seen!.pathname}`).toBe(`${as.origin}/authorize`);
     expect(q.get('response_type')).toBe('code');
@@ -165,7 +170,8 @@ describe('loginWithAuthorizationCode callback handling', () => {
       auth: await requirement(),
       client,
       callbackPort: 0,
-      onAuthorizationUrl: async (u) => void (await redirectBack(u, (state) => ({ state, code: 'c', iss: 'https://evil.example' }))),
+      onAuthorizationUrl: async (u) =>
+        void (await redirectBack(u, (state) => ({ state, code: 'c', iss: 'https://evil.example' }))),
     }).catch((e: unknown) => e);
     expect(wrong).toMatchObject({ code: OAuthClientErrorCode.IssMismatch });
   });
@@ -180,7 +186,10 @@ describe('loginWithAuthorizationCode callback handling', () => {
       callbackPort: 0,
       onAuthorizationUrl: async (u) => {
         urls.push(new URL(u));
-        await redirectBack(u, (state) => ({ state, error: urls.length === 1 ? 'invalid_target' : 'access_denied' }));
+        await redirectBack(u, (state) => ({
+          state,
+          error: urls.length === 1 ? 'invalid_target' : 'access_denied',
+        }));
       },
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ oauthError: 'access_denied' });

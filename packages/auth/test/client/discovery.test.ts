@@ -50,7 +50,9 @@ describe('URL helpers', () => {
       'https://h/.well-known/oauth-protected-resource/api/mcp',
       'https://h/.well-known/oauth-protected-resource',
     ]);
-    expect(protectedResourceMetadataUrls('https://h/')).toEqual(['https://h/.well-known/oauth-protected-resource']);
+    expect(protectedResourceMetadataUrls('https://h/')).toEqual([
+      'https://h/.well-known/oauth-protected-resource',
+    ]);
     expect(authorizationServerMetadataUrls('https://as/t1')).toEqual([
       'https://as/.well-known/oauth-authorization-server/t1',
       'https://as/.well-known/openid-configuration/t1',
@@ -97,7 +99,11 @@ describe('detectRemoteAuth', () => {
 
   it('probes the path-specific PRM first when a bare Bearer challenge has no resource_metadata', async () => {
     serveAs();
-    const bare = await startMcpUpstream({ requireAuth: () => false, wwwAuthenticate: 'Bearer', authorizationServers: [as.origin] });
+    const bare = await startMcpUpstream({
+      requireAuth: () => false,
+      wwwAuthenticate: 'Bearer',
+      authorizationServers: [as.origin],
+    });
     try {
       const result = await detectRemoteAuth(bare.url);
       if (!result.required) throw new Error('expected OAuth');
@@ -111,8 +117,14 @@ describe('detectRemoteAuth', () => {
 
   it('falls back to the root PRM when the path-specific URL is missing', async () => {
     serveAs();
-    remote.route('POST', '/mcp', { status: 401, headers: { 'www-authenticate': 'Bearer realm="mcp"' }, body: { error: 'invalid_token' } });
-    remote.route('GET', prmPath, { body: (o: string) => ({ resource: o, authorization_servers: [as.origin] }) });
+    remote.route('POST', '/mcp', {
+      status: 401,
+      headers: { 'www-authenticate': 'Bearer realm="mcp"' },
+      body: { error: 'invalid_token' },
+    });
+    remote.route('GET', prmPath, {
+      body: (o: string) => ({ resource: o, authorization_servers: [as.origin] }),
+    });
     const result = await detectRemoteAuth(`${remote.origin}/mcp`);
     if (!result.required) throw new Error('expected OAuth');
     expect(result.resourceMetadataUrl).toBe(`${remote.origin}${prmPath}`);
@@ -123,15 +135,22 @@ describe('detectRemoteAuth', () => {
   it('discovers through the PRM when the 401 carries no WWW-Authenticate at all', async () => {
     serveAs();
     remote.route('POST', '/mcp', { status: 401 });
-    remote.route('GET', `${prmPath}/mcp`, { body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin] }) });
+    remote.route('GET', `${prmPath}/mcp`, {
+      body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin] }),
+    });
     const result = await detectRemoteAuth(`${remote.origin}/mcp`);
     expect(result.required).toBe(true);
   });
 
   it('refuses a PRM whose resource names another server (RFC 9728 §3.3)', async () => {
     serveAs();
-    remote.route('POST', '/mcp', { status: 401, headers: { 'www-authenticate': `Bearer resource_metadata="${remote.origin}/prm"` } });
-    remote.route('GET', '/prm', { body: { resource: 'https://evil.example/mcp', authorization_servers: [as.origin] } });
+    remote.route('POST', '/mcp', {
+      status: 401,
+      headers: { 'www-authenticate': `Bearer resource_metadata="${remote.origin}/prm"` },
+    });
+    remote.route('GET', '/prm', {
+      body: { resource: 'https://evil.example/mcp', authorization_servers: [as.origin] },
+    });
     await expect(detectRemoteAuth(`${remote.origin}/mcp`)).rejects.toMatchObject({
       code: OAuthClientErrorCode.ResourceMismatch,
     });
@@ -140,14 +159,33 @@ describe('detectRemoteAuth', () => {
   it('selects scopes: challenge scope, else PRM scopes_supported, else none', async () => {
     serveAs();
     remote.route('GET', '/prm', {
-      body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin], scopes_supported: ['x', 'y'] }),
+      body: (o: string) => ({
+        resource: `${o}/mcp`,
+        authorization_servers: [as.origin],
+        scopes_supported: ['x', 'y'],
+      }),
     });
-    const withScope = await resolveRemoteAuth(`${remote.origin}/mcp`, `Bearer resource_metadata="${remote.origin}/prm", scope="a b"`);
+    const withScope = await resolveRemoteAuth(
+      `${remote.origin}/mcp`,
+      `Bearer resource_metadata="${remote.origin}/prm", scope="a b"`,
+    );
     expect(withScope.scopes).toEqual(['a', 'b']);
-    const withoutScope = await resolveRemoteAuth(`${remote.origin}/mcp`, `Bearer resource_metadata="${remote.origin}/prm"`);
+    const withoutScope = await resolveRemoteAuth(
+      `${remote.origin}/mcp`,
+      `Bearer resource_metadata="${remote.origin}/prm"`,
+    );
     expect(withoutScope.scopes).toEqual(['x', 'y']);
-    remote.route('GET', '/prm', { body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin], scopes_supported: [] }) });
-    const empty = await resolveRemoteAuth(`${remote.origin}/mcp`, `Bearer resource_metadata="${remote.origin}/prm"`);
+    remote.route('GET', '/prm', {
+      body: (o: string) => ({
+        resource: `${o}/mcp`,
+        authorization_servers: [as.origin],
+        scopes_supported: [],
+      }),
+    });
+    const empty = await resolveRemoteAuth(
+      `${remote.origin}/mcp`,
+      `Bearer resource_metadata="${remote.origin}/prm"`,
+    );
     expect(empty.scopes).toBeUndefined();
   });
 
@@ -161,7 +199,9 @@ describe('detectRemoteAuth', () => {
 
 describe('authorization server discovery', () => {
   function servePrm(issuer: string) {
-    remote.route('GET', '/prm', { body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [issuer] }) });
+    remote.route('GET', '/prm', {
+      body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [issuer] }),
+    });
     return `Bearer resource_metadata="${remote.origin}/prm"`;
   }
 
@@ -181,7 +221,10 @@ describe('authorization server discovery', () => {
     as.route('GET', '/.well-known/openid-configuration', { body: (o: string) => asMetadata(o) });
     const result = await resolveRemoteAuth(`${remote.origin}/mcp`, servePrm(as.origin));
     expect(result.authorizationServer.issuer).toBe(as.origin);
-    expect(as.requests).toEqual(['GET /.well-known/oauth-authorization-server', 'GET /.well-known/openid-configuration']);
+    expect(as.requests).toEqual([
+      'GET /.well-known/oauth-authorization-server',
+      'GET /.well-known/openid-configuration',
+    ]);
   });
 
   it('refuses metadata whose issuer differs from the discovered issuer', async () => {
@@ -201,7 +244,12 @@ describe('authorization server discovery', () => {
       onWarning: (w) => warnings.push(w),
     });
     expect(result.authorizationServer.issuer).toBe('https://other.example');
-    expect(warnings).toEqual([{ code: OAuthClientErrorCode.IssuerMismatch, message: expect.stringContaining('https://other.example') }]);
+    expect(warnings).toEqual([
+      {
+        code: OAuthClientErrorCode.IssuerMismatch,
+        message: expect.stringContaining('https://other.example'),
+      },
+    ]);
   });
 
   it('refuses plain-HTTP endpoints on non-loopback hosts', async () => {
@@ -231,12 +279,23 @@ describe('PKCE S256 requirement', () => {
     as.route('GET', '/.well-known/oauth-authorization-server', {
       body: (o: string) => asMetadata(o, { code_challenge_methods_supported: ['plain'] }),
     });
-    remote.route('GET', '/prm', { body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin] }) });
-    const auth = await resolveRemoteAuth(`${remote.origin}/mcp`, `Bearer resource_metadata="${remote.origin}/prm"`);
+    remote.route('GET', '/prm', {
+      body: (o: string) => ({ resource: `${o}/mcp`, authorization_servers: [as.origin] }),
+    });
+    const auth = await resolveRemoteAuth(
+      `${remote.origin}/mcp`,
+      `Bearer resource_metadata="${remote.origin}/prm"`,
+    );
     const store = await createTokenStore({ dir, useKeyring: false });
     const urls: string[] = [];
     await expect(
-      loginWithAuthorizationCode({ name: 'nos256', store, auth, callbackPort: 0, onAuthorizationUrl: (u) => void urls.push(u) }),
+      loginWithAuthorizationCode({
+        name: 'nos256',
+        store,
+        auth,
+        callbackPort: 0,
+        onAuthorizationUrl: (u) => void urls.push(u),
+      }),
     ).rejects.toMatchObject({ code: OAuthClientErrorCode.NoS256 });
     expect(urls).toEqual([]);
     expect(as.requests.filter((r) => r.startsWith('POST'))).toEqual([]);

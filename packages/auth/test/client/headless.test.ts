@@ -30,7 +30,10 @@ const fastPolling: typeof fetch = async (input, init) => {
   const res = await fetch(input, init);
   if (!String(input).startsWith(w.idp.deviceAuthorizationEndpoint) || res.status !== 200) return res;
   const body = (await res.json()) as Record<string, unknown>;
-  return new Response(JSON.stringify({ ...body, interval: 1 }), { status: 200, headers: { 'content-type': 'application/json' } });
+  return new Response(JSON.stringify({ ...body, interval: 1 }), {
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+  });
 };
 
 describe('device authorization grant', () => {
@@ -52,7 +55,9 @@ describe('device authorization grant', () => {
     expect(result).toMatchObject({ grantType: 'device_code', resource: w.resource, hasRefreshToken: true });
     const tokens = await storedTokens(w.store, 'device');
     expect(await listToolsWith(w.up.url, tokens!.accessToken)).toContain('echo');
-    const deviceRequest = w.idp.requests.find((r) => r.grantType === 'urn:ietf:params:oauth:grant-type:device_code');
+    const deviceRequest = w.idp.requests.find(
+      (r) => r.grantType === 'urn:ietf:params:oauth:grant-type:device_code',
+    );
     expect(deviceRequest?.params['resource']).toBe(w.resource);
   });
 
@@ -89,7 +94,12 @@ describe('client credentials grant', () => {
       auth,
       client: { clientId, clientSecret },
     });
-    expect(result).toMatchObject({ grantType: 'client_credentials', clientSource: 'static', hasRefreshToken: false, resource: w.resource });
+    expect(result).toMatchObject({
+      grantType: 'client_credentials',
+      clientSource: 'static',
+      hasRefreshToken: false,
+      resource: w.resource,
+    });
     const first = w.idp.requests.filter((r) => r.grantType === 'client_credentials').at(-1);
     expect(first?.clientAuthMethod).toBe('client_secret_basic');
     expect(first?.params['resource']).toBe(w.resource);
@@ -113,6 +123,10 @@ describe('client credentials grant', () => {
         auth,
         client: { clientId: w.idp.clients.proxy.clientId, clientSecret: 'wrong-secret' },
       }),
-    ).rejects.toMatchObject({ code: OAuthClientErrorCode.TokenRequest, oauthError: 'invalid_client', retryable: false });
+    ).rejects.toMatchObject({
+      code: OAuthClientErrorCode.TokenRequest,
+      oauthError: 'invalid_client',
+      retryable: false,
+    });
   });
 });

@@ -60,7 +60,12 @@ describe('authorization code + PKCE against the testkit IdP', () => {
     session.close();
 
     const info = await getStoredGrantInfo(w.store, 'demo');
-    expect(info).toMatchObject({ clientSource: 'dcr', hasTokens: true, hasRefreshToken: true, issuer: w.idp.issuer });
+    expect(info).toMatchObject({
+      clientSource: 'dcr',
+      hasTokens: true,
+      hasRefreshToken: true,
+      issuer: w.idp.issuer,
+    });
   });
 
   it('reuses the cached registration for a later login with the same redirect URI', async () => {

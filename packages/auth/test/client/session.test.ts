@@ -92,7 +92,10 @@ describe('OAuthSession', () => {
       if (!String(input).startsWith(w.idp.tokenEndpoint) || res.status !== 200) return res;
       const body = (await res.json()) as Record<string, unknown>;
       delete body['refresh_token'];
-      return new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+      return new Response(JSON.stringify(body), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
     };
     await expireStoredToken(w.store, 'keep');
     const session = await OAuthSession.open({ name: 'keep', store: w.store, fetch: stripping });
@@ -123,10 +126,18 @@ describe('OAuthSession', () => {
     await w.idp.revokeGrants({ sub: 'bob' });
     await expireStoredToken(w.store, 'revoked');
     const changes: OAuthStatusChange[] = [];
-    const session = await OAuthSession.open({ name: 'revoked', store: w.store, onStatusChange: (c) => changes.push(c) });
+    const session = await OAuthSession.open({
+      name: 'revoked',
+      store: w.store,
+      onStatusChange: (c) => changes.push(c),
+    });
     const err = await session.getAccessToken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReauthenticationRequiredError);
-    expect(err).toMatchObject({ code: OAuthClientErrorCode.InvalidGrant, oauthError: 'invalid_grant', workload: 'revoked' });
+    expect(err).toMatchObject({
+      code: OAuthClientErrorCode.InvalidGrant,
+      oauthError: 'invalid_grant',
+      workload: 'revoked',
+    });
     expect((err as Error).message).toContain('run `bastion login revoked`');
     const stored = await storedTokens(w.store, 'revoked');
     expect(stored).toBeUndefined(); // dead tokens dropped for every instance
@@ -161,7 +172,9 @@ describe('OAuthSession', () => {
       expect(session.status).toBe('auth_retrying');
       expect(session.retryAfterSeconds()).toBeGreaterThanOrEqual(1);
       // Between retries a request fails fast with the same error instead of hammering the AS.
-      await expect(session.getAccessToken()).rejects.toMatchObject({ code: OAuthClientErrorCode.AsUnavailable });
+      await expect(session.getAccessToken()).rejects.toMatchObject({
+        code: OAuthClientErrorCode.AsUnavailable,
+      });
       recovered = waitForStatus(session, 'authenticated');
     } finally {
       await w.idp.start();
@@ -176,11 +189,18 @@ describe('OAuthSession', () => {
   it('treats 5xx from the token endpoint as transient', async () => {
     await login('fivexx');
     await expireStoredToken(w.store, 'fivexx');
-    const session = await OAuthSession.open({ name: 'fivexx', store: w.store, retry: { initialDelayMs: 100, maxDelayMs: 100 } });
+    const session = await OAuthSession.open({
+      name: 'fivexx',
+      store: w.store,
+      retry: { initialDelayMs: 100, maxDelayMs: 100 },
+    });
     w.idp.setTokenEndpointFault('503');
     const recovered = waitForStatus(session, 'authenticated');
     try {
-      await expect(session.getAccessToken()).rejects.toMatchObject({ code: OAuthClientErrorCode.AsUnavailable, status: 503 });
+      await expect(session.getAccessToken()).rejects.toMatchObject({
+        code: OAuthClientErrorCode.AsUnavailable,
+        status: 503,
+      });
       expect(session.status).toBe('auth_retrying');
     } finally {
       w.idp.setTokenEndpointFault(null);
@@ -216,7 +236,11 @@ describe('OAuthSession', () => {
 
   it('validates its options', async () => {
     await expect(OAuthSession.open({ name: '../x', store: w.store })).rejects.toThrow(TypeError);
-    await expect(OAuthSession.open({ name: 'x', store: w.store, refreshSkewMs: -1 })).rejects.toThrow('"refreshSkewMs"');
-    await expect(OAuthSession.open({ name: 'x', store: w.store, retry: { initialDelayMs: 0 } })).rejects.toThrow('"retry.initialDelayMs"');
+    await expect(OAuthSession.open({ name: 'x', store: w.store, refreshSkewMs: -1 })).rejects.toThrow(
+      '"refreshSkewMs"',
+    );
+    await expect(
+      OAuthSession.open({ name: 'x', store: w.store, retry: { initialDelayMs: 0 } }),
+    ).rejects.toThrow('"retry.initialDelayMs"');
   });
 });

@@ -47,7 +47,10 @@ describe('createTokenStore', () => {
       expect(bytes.includes(Buffer.from('very-secret'))).toBe(false);
       expect(bytes.includes(Buffer.from('abcdefghijklmnop'))).toBe(false);
     }
-    expect(await store.get('tokens:demo')).toEqual({ accessToken: 'at_abcdefghijklmnop', refreshToken: SECRET });
+    expect(await store.get('tokens:demo')).toEqual({
+      accessToken: 'at_abcdefghijklmnop',
+      refreshToken: SECRET,
+    });
   });
 
   it('updates one stable entry in place and deletes it', async () => {
@@ -108,7 +111,9 @@ describe('withLock', () => {
 
   it('releases the lock when the section throws', async () => {
     const store = await freshStore('lock2');
-    await expect(store.withLock('tokens:w', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(store.withLock('tokens:w', async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    );
     await expect(store.withLock('tokens:w', async () => 'ok', { timeoutMs: 200 })).resolves.toBe('ok');
   });
 
@@ -130,21 +135,35 @@ describe('withLock', () => {
     const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
     await writeFile(
       join(root, 'lock4', 'tokens%3Aw.lock'),
-      JSON.stringify({ pid: deadPid, host: (await import('node:os')).hostname(), nonce: 'old', createdAt: Date.now() }),
+      JSON.stringify({
+        pid: deadPid,
+        host: (await import('node:os')).hostname(),
+        nonce: 'old',
+        createdAt: Date.now(),
+      }),
     );
-    await expect(store.withLock('tokens:w', async () => 'taken', { timeoutMs: 2_000 })).resolves.toBe('taken');
+    await expect(store.withLock('tokens:w', async () => 'taken', { timeoutMs: 2_000 })).resolves.toBe(
+      'taken',
+    );
   });
 
   it('waits for a lock held by a live process of another instance', async () => {
     const store = await freshStore('lock5');
     await writeFile(
       join(root, 'lock5', 'tokens%3Aw.lock'),
-      JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), nonce: 'live', createdAt: Date.now() }),
+      JSON.stringify({
+        pid: process.pid,
+        host: (await import('node:os')).hostname(),
+        nonce: 'live',
+        createdAt: Date.now(),
+      }),
     );
     await expect(store.withLock('tokens:w', async () => 'x', { timeoutMs: 150 })).rejects.toMatchObject({
       code: OAuthClientErrorCode.LockTimeout,
     });
     // …and considers it abandoned once it is older than staleMs.
-    await expect(store.withLock('tokens:w', async () => 'stale', { timeoutMs: 1_000, staleMs: 1 })).resolves.toBe('stale');
+    await expect(
+      store.withLock('tokens:w', async () => 'stale', { timeoutMs: 1_000, staleMs: 1 }),
+    ).resolves.toBe('stale');
   });
 });

@@ -17,14 +17,18 @@ describe('parseWwwAuthenticate', () => {
   });
 
   it('separates several challenges, including a Bearer that is not first', () => {
-    const list = parseWwwAuthenticate('Basic realm="simple", Newauth realm="apps", type=1, Bearer scope="a", error="insufficient_scope"');
+    const list = parseWwwAuthenticate(
+      'Basic realm="simple", Newauth realm="apps", type=1, Bearer scope="a", error="insufficient_scope"',
+    );
     expect(list.map((c) => c.scheme)).toEqual(['basic', 'newauth', 'bearer']);
     expect(list[1]?.params).toEqual({ realm: 'apps', type: '1' });
     expect(list[2]?.params).toEqual({ scope: 'a', error: 'insufficient_scope' });
   });
 
   it('handles escaped quotes and commas inside quoted strings without leaking parameters', () => {
-    const [ch] = parseWwwAuthenticate('Bearer error_description="bad \\"scope=x\\", resource_metadata=evil", realm="r"');
+    const [ch] = parseWwwAuthenticate(
+      'Bearer error_description="bad \\"scope=x\\", resource_metadata=evil", realm="r"',
+    );
     expect(ch?.params['error_description']).toBe('bad "scope=x", resource_metadata=evil');
     expect(ch?.params['resource_metadata']).toBeUndefined();
     expect(ch?.params['realm']).toBe('r');
@@ -48,7 +52,9 @@ describe('parseWwwAuthenticate', () => {
 describe('parseBearerChallenge', () => {
   it('splits scope and maps the RFC 9728 / RFC 6750 parameters', () => {
     expect(
-      parseBearerChallenge('Basic realm="x", Bearer realm="mcp", resource_metadata="https://h/prm", scope="a  b", error="insufficient_scope", error_description="need b"'),
+      parseBearerChallenge(
+        'Basic realm="x", Bearer realm="mcp", resource_metadata="https://h/prm", scope="a  b", error="insufficient_scope", error_description="need b"',
+      ),
     ).toEqual({
       realm: 'mcp',
       resourceMetadata: 'https://h/prm',
@@ -72,11 +78,16 @@ describe('parseBearerChallenge', () => {
 
 describe('stepUpScopes', () => {
   it('unions granted scopes with the insufficient_scope challenge', () => {
-    expect(stepUpScopes(['read'], 'Bearer error="insufficient_scope", scope="write read"')).toEqual(['read', 'write']);
+    expect(stepUpScopes(['read'], 'Bearer error="insufficient_scope", scope="write read"')).toEqual([
+      'read',
+      'write',
+    ]);
   });
 
   it('returns undefined when nothing new is asked or the challenge is not insufficient_scope', () => {
-    expect(stepUpScopes(['read', 'write'], 'Bearer error="insufficient_scope", scope="write"')).toBeUndefined();
+    expect(
+      stepUpScopes(['read', 'write'], 'Bearer error="insufficient_scope", scope="write"'),
+    ).toBeUndefined();
     expect(stepUpScopes(['read'], 'Bearer error="invalid_token", scope="write"')).toBeUndefined();
     expect(stepUpScopes(undefined, 'Bearer error="insufficient_scope"')).toBeUndefined();
   });

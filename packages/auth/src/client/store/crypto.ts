@@ -33,7 +33,7 @@ export function seal(key: Buffer, storeKey: string, plaintext: string): SealedEn
 
 export function unseal(key: Buffer, storeKey: string, sealed: unknown): string {
   const s = sealed as Partial<SealedEntry> | null;
-  if (!s || s.v !== 1 || s.alg !== 'A256GCM' || !s.iv || !s.ct || !s.tag) {
+  if (s?.v !== 1 || s.alg !== 'A256GCM' || !s.iv || !s.ct || !s.tag) {
     throw new OAuthClientError(
       OAuthClientErrorCode.Store,
       `The token store entry "${storeKey}" has an unknown format`,

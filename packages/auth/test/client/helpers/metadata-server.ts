@@ -34,7 +34,8 @@ export async function startMetadataServer(): Promise<MetadataServer> {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
       return;
     }
-    const body = typeof route.body === 'function' ? (route.body as (o: string) => unknown)(origin) : route.body;
+    const body =
+      typeof route.body === 'function' ? (route.body as (o: string) => unknown)(origin) : route.body;
     res.writeHead(route.status ?? 200, { 'content-type': 'application/json', ...(route.headers ?? {}) });
     res.end(body === undefined ? '' : JSON.stringify(body));
   });

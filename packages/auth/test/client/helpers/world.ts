@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { freePort, type McpUpstream, startMcpUpstream, startTestIdp, type TestIdp } from '@bastion-mcp/testkit';
+import {
+  freePort,
+  type McpUpstream,
+  startMcpUpstream,
+  startTestIdp,
+  type TestIdp,
+} from '@bastion-mcp/testkit';
 import { createTokenStore, type TokenStore } from '@bastion-mcp/auth/client';
 
 export interface World {
@@ -21,7 +27,9 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(options: { ttlSeconds?: number; resourceRegistered?: boolean } = {}): Promise<World> {
+export async function startWorld(
+  options: { ttlSeconds?: number; resourceRegistered?: boolean } = {},
+): Promise<World> {
   const idp = await startTestIdp({ accessTokenTtlSeconds: options.ttlSeconds ?? 300 });
   const jwks = createRemoteJWKSet(new URL(idp.jwksUri));
   let resource = '';
@@ -44,7 +52,11 @@ export async function startWorld(options: { ttlSeconds?: number; resourceRegiste
   });
   resource = `${up.origin}/mcp`;
   if (options.resourceRegistered ?? true) {
-    idp.addResource(resource, { format: 'jwt', scopes: ['mcp:tools'], ttlSeconds: options.ttlSeconds ?? 300 });
+    idp.addResource(resource, {
+      format: 'jwt',
+      scopes: ['mcp:tools'],
+      ttlSeconds: options.ttlSeconds ?? 300,
+    });
   }
   const dir = await mkdtemp(join(tmpdir(), 'bastion-oauth-'));
   const store = await createTokenStore({ dir, useKeyring: false });
@@ -66,7 +78,9 @@ export async function startWorld(options: { ttlSeconds?: number; resourceRegiste
 export async function listToolsWith(url: string, token: string): Promise<string[]> {
   const client = new Client({ name: 'oauth-test', version: '1.0.0' });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+    new StreamableHTTPClientTransport(new URL(url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
   );
   try {
     return (await client.listTools()).tools.map((t) => t.name);
@@ -76,8 +90,13 @@ export async function listToolsWith(url: string, token: string): Promise<string[
 }
 
 /** Reads the stored grant (test-only peek at the decrypted entry). */
-export async function storedTokens(store: TokenStore, name: string): Promise<{ accessToken: string; refreshToken?: string; expiresAt?: number } | undefined> {
-  const grant = (await store.get(`tokens:${name}`)) as { tokens?: { accessToken: string; refreshToken?: string; expiresAt?: number } } | undefined;
+export async function storedTokens(
+  store: TokenStore,
+  name: string,
+): Promise<{ accessToken: string; refreshToken?: string; expiresAt?: number } | undefined> {
+  const grant = (await store.get(`tokens:${name}`)) as
+    | { tokens?: { accessToken: string; refreshToken?: string; expiresAt?: number } }
+    | undefined;
   return grant?.tokens;
 }
 
