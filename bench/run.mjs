@@ -1,10 +1,15 @@
 #!/usr/bin/env node
-// `npm run bench`: the same closed-loop load against the upstream directly and through Bastion, in one
-// run, for a JSON `tools/call` answer and an SSE-framed one, at two concurrency levels. Prints req/s,
-// the ratio to direct, added p50/p99 latency and the proxy's RSS. Nothing here asserts timings.
+// `npm run bench`: the same closed-loop load, in one run, against
+//   direct       the upstream itself (baseline),
+//   passthrough  Bastion with no middleware (proxy-core only),
+//   full chain   Bastion through the runner with JWT validation (JWKS), a Cedar policy, audit events to
+//                a file, a tool filter and telemetry (traces + Prometheus metrics),
+// for a JSON `tools/call` answer and an SSE-framed one, at two concurrency levels. Prints req/s, the
+// ratio to direct, p50/p99 and the latency each proxy adds, and the proxies' RSS. Rounds alternate
+// direct/passthrough/full so machine noise hits all three. Nothing here asserts timings.
 //
-//   npm run bench                      # builds if needed, then runs (about 1 minute)
-//   BENCH_DURATION_MS=10000 npm run bench
+//   npm run bench                           # builds if needed (about 2 minutes)
+//   BENCH_DURATION_MS=10000 BENCH_CONCURRENCY=4,16 npm run bench
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,14 +17,23 @@ import { fmt, runLoad } from './lib/load.mjs';
 import { spawnRole } from './lib/spawn.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-if (
-  !existsSync(`${root}/packages/proxy-core/dist/index.js`) ||
-  !existsSync(`${root}/packages/testkit/dist/index.js`)
-) {
+const needed = [
+  'proxy-core',
+  'testkit',
+  'runner',
+  'auth',
+  'authz',
+  'audit',
+  'tool-filter',
+  'telemetry',
+  'token-exchange',
+];
+if (needed.some((p) => !existsSync(`${root}/packages/${p}/dist/index.js`))) {
   execSync('npx nx run-many -t build --outputStyle=static', { cwd: root, stdio: 'inherit' });
 }
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
+const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 const levels = (process.env.BENCH_CONCURRENCY ?? '4,16').split(',').map(Number);
 const body = JSON.stringify({
   jsonrpc: '2.0',
@@ -33,25 +47,49 @@ const headers = {
   'mcp-protocol-version': '2025-06-18',
 };
 
-console.log(`Bastion benchmark — node ${process.version}, ${durationMs} ms per measurement, closed loop`);
-console.log('scenario          conc   direct rps  proxied rps   ratio  added p50  added p99   proxy RSS');
+console.log(
+  `Bastion benchmark — node ${process.version}, ${durationMs} ms per measurement (+${warmupMs} ms warm-up), closed loop`,
+);
+console.log(
+  'scenario          conc  variant          rps   vs direct      p50      p99  added p50  added p99   proxy RSS',
+);
+const summary = [];
 for (const mode of ['json', 'sse']) {
   const upstream = await spawnRole('upstream', [mode]);
-  const proxy = await spawnRole('proxy', [upstream.url]);
+  const passthrough = await spawnRole('proxy', [upstream.url]);
+  const full = await spawnRole('full-chain', [upstream.url]);
+  const fullHeaders = { ...headers, authorization: `Bearer ${full.token}` };
   for (const concurrency of levels) {
-    const direct = await runLoad({ url: upstream.url, body, headers, concurrency, durationMs });
-    const proxied = await runLoad({ url: proxy.url, body, headers, concurrency, durationMs });
-    const rss = await proxy.rss();
-    for (const [label, r] of [
-      ['direct', direct],
-      ['proxied', proxied],
-    ]) {
+    const load = (url, h) => runLoad({ url, body, headers: h, concurrency, durationMs, warmupMs });
+    const direct = await load(upstream.url, headers);
+    const pass = await load(passthrough.url, headers);
+    const chain = await load(full.url, fullHeaders);
+    const rows = [
+      ['direct', direct, undefined],
+      ['passthrough', pass, await passthrough.rss()],
+      ['full chain', chain, await full.rss()],
+    ];
+    for (const [label, r, rss] of rows) {
       if (r.errors > 0) console.log(`  ! ${label}: ${r.errors} errors (first: ${r.firstError})`);
+      const isDirect = label === 'direct';
+      console.log(
+        `${`tools/call ${mode}`.padEnd(17)} ${String(concurrency).padStart(4)}  ${label.padEnd(12)} ${fmt.rps(r.rps)}  ${isDirect ? '      —' : fmt.pct(r.rps / direct.rps)} ${fmt.ms(r.p50)} ${fmt.ms(r.p99)} ${isDirect ? '         —' : fmt.ms(r.p50 - direct.p50)} ${isDirect ? '         —' : fmt.ms(r.p99 - direct.p99)}   ${rss === undefined ? '' : fmt.mb(rss)}`,
+      );
     }
-    console.log(
-      `${`tools/call ${mode}`.padEnd(17)} ${String(concurrency).padStart(4)}  ${fmt.rps(direct.rps)}      ${fmt.rps(proxied.rps)} ${fmt.pct(proxied.rps / direct.rps)} ${fmt.ms(proxied.p50 - direct.p50)} ${fmt.ms(proxied.p99 - direct.p99)}   ${fmt.mb(rss)}`,
-    );
+    summary.push({ mode, concurrency, ratio: chain.rps / direct.rps, addedP99: chain.p99 - direct.p99 });
   }
-  await proxy.stop();
+  await full.stop();
+  await passthrough.stop();
   await upstream.stop();
+}
+console.log(`\nfull chain: ${summaryLine(summary)}`);
+console.log('goal (issue #8): full chain >= 60% of direct throughput and < 2 ms added p99 at concurrency 16');
+
+function summaryLine(rows) {
+  return rows
+    .map(
+      (r) =>
+        `${r.mode}@${r.concurrency} ${(r.ratio * 100).toFixed(1)}% of direct, +${r.addedP99.toFixed(2)} ms p99`,
+    )
+    .join('; ');
 }

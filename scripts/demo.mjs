@@ -62,7 +62,9 @@ const config = validateRunConfig({
   },
   tools: {
     filter: ['echo', 'add', 'get_weather', 'remove_repo'],
-    overrides: { delete_repo: { name: 'remove_repo', description: 'Delete a repository (forbidden by policy)' } },
+    overrides: {
+      delete_repo: { name: 'remove_repo', description: 'Delete a repository (forbidden by policy)' },
+    },
   },
   authz: { policyFile: `${root}/examples/policies/demo.cedar` },
   audit: { enabled: true, sinks: [{ type: 'file', path: auditFile }] },
@@ -81,8 +83,18 @@ try {
 }
 
 const ttlSeconds = 3600;
-const alice = await idp.issueAccessToken({ sub: 'alice', resource: idp.resource, scope: 'mcp:tools', ttlSeconds });
-const bob = await idp.issueAccessToken({ sub: 'bob', resource: idp.resource, scope: 'mcp:tools', ttlSeconds });
+const alice = await idp.issueAccessToken({
+  sub: 'alice',
+  resource: idp.resource,
+  scope: 'mcp:tools',
+  ttlSeconds,
+});
+const bob = await idp.issueAccessToken({
+  sub: 'bob',
+  resource: idp.resource,
+  scope: 'mcp:tools',
+  ttlSeconds,
+});
 
 console.log(`
 Bastion demo is running (everything on 127.0.0.1, no network needed).
