@@ -73,6 +73,27 @@ describe('OAuthSession', () => {
     session.close();
   });
 
+  it('refreshes when a short expires_in comes within the skew, not before', async () => {
+    w.idp.addResource(w.resource, { format: 'jwt', scopes: ['mcp:tools'], ttlSeconds: 3 });
+    try {
+      await login('short');
+      const first = await storedTokens(w.store, 'short');
+      expect(first?.expiresAt).toBeDefined();
+      const session = await OAuthSession.open({ name: 'short', store: w.store, refreshSkewMs: 1_500 });
+      const count = refreshRequests();
+      await expect(session.getAccessToken()).resolves.toBe(first?.accessToken);
+      expect(refreshRequests()).toBe(count);
+      // Wait until the token enters the skew window (derived from the real expires_in).
+      await new Promise((r) => setTimeout(r, Math.max(0, first!.expiresAt! - 1_500 - Date.now()) + 50));
+      const next = await session.getAccessToken();
+      expect(next).not.toBe(first?.accessToken);
+      expect(refreshRequests()).toBe(count + 1);
+      session.close();
+    } finally {
+      w.idp.addResource(w.resource, { format: 'jwt', scopes: ['mcp:tools'], ttlSeconds: 300 });
+    }
+  });
+
   it('hands out the stored token without contacting the AS while it is fresh', async () => {
     await login('fresh');
     const session = await OAuthSession.open({ name: 'fresh', store: w.store });

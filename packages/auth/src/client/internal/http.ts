@@ -32,8 +32,7 @@ export function networkError(
   if (ctx?.signal?.aborted) {
     return new OAuthClientError(OAuthClientErrorCode.Aborted, `The ${what} was aborted`, { cause });
   }
-  const name = (cause as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') {
+  if (chainHasName(cause, 'TimeoutError') || chainHasName(cause, 'AbortError')) {
     return new OAuthClientError(OAuthClientErrorCode.Network, `The ${what} timed out`, {
       cause,
       retryable: true,
@@ -44,6 +43,15 @@ export function networkError(
     cause,
     retryable: true,
   });
+}
+
+function chainHasName(cause: unknown, name: string): boolean {
+  let current: unknown = cause;
+  for (let i = 0; i < 6 && current && typeof current === 'object'; i++) {
+    if ((current as { name?: unknown }).name === name) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function describeNetworkCause(cause: unknown): string {
