@@ -1,3 +1,5 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   detectRemoteAuth,
@@ -58,6 +60,15 @@ describe('authorization code + PKCE against the testkit IdP', () => {
     const token = await session.getAccessToken();
     expect(await listToolsWith(w.up.url, token)).toContain('echo');
     session.close();
+
+    // On disk: 0600 files, and neither token appears in any of them.
+    const stored = await storedTokens(w.store, 'demo');
+    for (const file of await readdir(w.dir)) {
+      const bytes = await readFile(join(w.dir, file));
+      expect(bytes.includes(Buffer.from(stored!.accessToken))).toBe(false);
+      expect(bytes.includes(Buffer.from(stored!.refreshToken!))).toBe(false);
+      expect((await stat(join(w.dir, file))).mode & 0o777).toBe(0o600);
+    }
 
     const info = await getStoredGrantInfo(w.store, 'demo');
     expect(info).toMatchObject({
