@@ -44,16 +44,27 @@ const httpUrl = (description: string) =>
 const objectName = (description: string) =>
   z.string().min(1).max(253).regex(DNS_SUBDOMAIN, 'must be a DNS subdomain name').meta({ description });
 
+/**
+ * Kept in the schema only so that a cross-namespace reference is reported (ConfigValid=False,
+ * CrossNamespaceReference) instead of being pruned silently and resolved in the wrong namespace.
+ */
+const refNamespace = z
+  .string()
+  .optional()
+  .meta({ description: 'Must be empty or the object’s own namespace: cross-namespace references are refused.' });
+
 /** A key of a Secret in the same namespace. */
 export const secretKeyRefSchema = z
   .strictObject({
     name: objectName('Name of a Secret in the same namespace.'),
     key: z.string().min(1).max(253).regex(SECRET_KEY).meta({ description: 'Key inside the Secret.' }),
+    namespace: refNamespace,
   })
   .meta({ description: 'A key of a Secret in the same namespace (cross-namespace references are refused).' });
 
 export const localRefSchema = z.strictObject({
   name: objectName('Name of an object in the same namespace.'),
+  namespace: refNamespace,
 });
 
 const stringList = z.array(z.string().min(1));
@@ -93,6 +104,7 @@ export const inlineOidcSchema = withRules(
 export const oidcConfigRefSchema = z
   .strictObject({
     name: objectName('Name of an MCPOIDCConfig in the same namespace.'),
+    namespace: refNamespace,
     audience: z.string().min(1).meta({ description: 'Audience tokens must carry; unique per proxy.' }),
     resourceUrl: httpUrl('Public URL of this proxy (RFC 9728 resource). Default: status.url.').optional(),
     scopes: stringList.optional().meta({ description: 'Scopes advertised (default: the config’s scopes).' }),
@@ -106,6 +118,7 @@ export const authzSpecSchema = withRules(
       configMapRef: z
         .strictObject({
           name: objectName('Name of a ConfigMap in the same namespace.'),
+          namespace: refNamespace,
           key: z.string().min(1).max(253).regex(SECRET_KEY).default('policies.cedar'),
         })
         .optional()

@@ -19,6 +19,7 @@ import {
   RUNCONFIG_KEY,
   selectorLabels,
 } from './names.js';
+import { foreignNamespaces } from './foreign-namespaces.js';
 import { remoteUrlRefusal } from './remote-url.js';
 import { resolveReferences } from './resolve.js';
 import { buildRunConfig, type SecretEnv } from './runconfig.js';
@@ -71,6 +72,18 @@ export function desiredState(proxy: ProxyObject, lookup: RefLookup, options: Des
   }
   const spec = parsed.data;
   const url = urlFor(spec.port);
+  const foreign = foreignNamespaces(spec, namespace);
+  if (foreign.length > 0) {
+    return {
+      url,
+      references: [],
+      conditions: {
+        ConfigValid: cond('False', 'CrossNamespaceReference', `cross-namespace references are refused: ${foreign.join('; ')}`),
+        AuthConfigured: NOT_EVALUATED,
+        ReferencesResolved: NOT_EVALUATED,
+      },
+    };
+  }
   const resolution = resolveReferences(spec, lookup);
   const refsCondition =
     resolution.missing.length > 0

@@ -13,6 +13,7 @@ import {
   type ToolConfigSpec,
   toolConfigSpecSchema,
 } from '../api/schemas.js';
+import { foreignNamespaces } from './foreign-namespaces.js';
 import { describeZodIssues } from './zod-issues.js';
 import type { KubeObject, Reference, RefLookup } from './types.js';
 
@@ -61,6 +62,11 @@ export function resolveReferences(spec: ProxySpec, lookup: RefLookup): Resolutio
     const parsed = schema.safeParse(obj.spec);
     if (!parsed.success) {
       res.invalid.push({ kind, name, message: describeZodIssues(parsed.error, 'spec') });
+      return undefined;
+    }
+    const foreign = foreignNamespaces(obj.spec, obj.metadata?.namespace ?? '');
+    if (foreign.length > 0) {
+      res.invalid.push({ kind, name, message: `cross-namespace references are refused: ${foreign.join('; ')}` });
       return undefined;
     }
     return parsed.data;

@@ -1,0 +1,299 @@
+/**
+ * The operator against a real kube-apiserver (v1.20) under its own ClusterRole: missing RBAC fails
+ * these tests. Each scenario uses its own namespace; one operator serves them all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createLogger } from '../../src/util/logger.js';
+import { startOperator, type RunningOperator } from '../../src/operator.js';
+import { ANNOTATION_CONFIG_HASH, childNames } from '../../src/desired/names.js';
+import type { KubeObject } from '../../src/desired/types.js';
+import type { KnownKind } from '../../src/kube/resources.js';
+import { startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
+import {
+  condition,
+  createNamespace,
+  externalAuth,
+  listEvents,
+  markDeploymentAvailable,
+  proxy,
+  secret,
+  toolConfig,
+  waitForProxy,
+} from '../helpers/objects.js';
+
+const IMAGE = 'registry.example/bastion/proxyrunner:test';
+let cluster: TestCluster;
+let operator: RunningOperator;
+
+type Dep = KubeObject & {
+  spec: {
+    replicas?: number;
+    template: {
+      metadata: { annotations: Record<string, string> };
+      spec: { containers: Array<{ env: Array<{ name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }> };
+    };
+  };
+};
+
+const OIDC = { issuer: 'https://idp.example.com', audience: 'https://mcp.example.com' };
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  operator = await startOperator({
+    kubeConfig: cluster.operatorConfig,
+    image: IMAGE,
+    leaderElection: false,
+    metrics: { host: '127.0.0.1', port: 0 },
+    logger: createLogger('silent'),
+    retryBaseDelayMs: 100,
+    watchRetryMs: 200,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await operator?.close();
+  await cluster?.down();
+}, 60_000);
+
+const apply = (obj: Record<string, unknown>) => {
+  const kind = obj.kind as KnownKind;
+  return cluster.admin.apply(kind, obj as KubeObject, 'test-admin');
+};
+const get = <T = KubeObject>(kind: KnownKind, ns: string, name: string) => cluster.admin.get<T>(kind, ns, name);
+const exists = (kind: KnownKind, ns: string, name: string) =>
+  get(kind, ns, name).then(
+    () => true,
+    () => false,
+  );
+
+describe('MCPRemoteProxy lifecycle', () => {
+  const ns = 'lifecycle';
+  const name = 'crm';
+  const names = childNames(name);
+
+  beforeAll(async () => {
+    await createNamespace(cluster.admin, ns);
+    await apply(secret(ns, 'sts-client', { secret: 'first-secret-value' }));
+    await apply(
+      externalAuth(ns, 'exchange', {
+        type: 'tokenExchange',
+        tokenExchange: {
+          tokenUrl: 'https://idp.example.com/token',
+          clientId: 'bastion',
+          clientSecretRef: { name: 'sts-client', key: 'secret' },
+          audience: 'crm-api',
+        },
+      }),
+    );
+    await apply(toolConfig(ns, 'tools', { filter: ['search'] }));
+  });
+
+  it('creates the children with controller owner references and the expected shape', async () => {
+    await apply(
+      proxy(ns, name, {
+        remoteUrl: 'https://mcp.crm.example.com/mcp',
+        oidcConfig: OIDC,
+        externalAuthConfigRef: { name: 'exchange' },
+        toolConfigRef: { name: 'tools' },
+      }),
+    );
+    const p = await waitForProxy(cluster.admin, ns, name, 'configured', (x) => condition(x, 'ConfigValid')?.status === 'True');
+    for (const [kind, child] of [
+      ['ServiceAccount', names.serviceAccount],
+      ['ConfigMap', names.configMap],
+      ['Service', names.service],
+      ['Deployment', names.deployment],
+    ] as const) {
+      const obj = await waitFor(`${kind} ${child}`, () => get(kind, ns, child).catch(() => undefined));
+      expect(obj.metadata?.ownerReferences).toEqual([
+        expect.objectContaining({ kind: 'MCPRemoteProxy', name, uid: p.metadata.uid, controller: true, blockOwnerDeletion: true }),
+      ]);
+    }
+    const cm = await get('ConfigMap', ns, names.configMap);
+    const rc = JSON.parse(cm.data?.['runconfig.json'] ?? '{}');
+    expect(rc).toMatchObject({
+      name,
+      remoteUrl: 'https://mcp.crm.example.com/mcp',
+      auth: { mode: 'oidc', issuer: OIDC.issuer, audience: OIDC.audience, resourceUrl: p.status?.url },
+      tokenExchange: { clientSecretEnv: 'BASTION_TOKEN_EXCHANGE_CLIENT_SECRET', audience: 'crm-api' },
+      tools: { filter: ['search'] },
+    });
+    expect(JSON.stringify(rc)).not.toContain('first-secret-value');
+    const dep = await get<Dep>('Deployment', ns, names.deployment);
+    expect(dep.spec.replicas).toBe(1); // API default: the operator did not set it
+    const env = dep.spec.template.spec.containers[0]?.env ?? [];
+    expect(env).toContainEqual({
+      name: 'BASTION_TOKEN_EXCHANGE_CLIENT_SECRET',
+      valueFrom: { secretKeyRef: { name: 'sts-client', key: 'secret' } },
+    });
+    expect(dep.spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH]).toBe(p.status?.configHash);
+    expect(p.status?.url).toBe(`http://${names.service}.${ns}.svc.cluster.local:8080/mcp`);
+    expect(p.status?.phase).toBe('Pending');
+    expect(condition(p, 'DeploymentAvailable')?.status).toBe('False');
+  });
+
+  it('becomes Ready once the Deployment reports itself available', async () => {
+    await markDeploymentAvailable(cluster.admin, ns, names.deployment);
+    const p = await waitForProxy(cluster.admin, ns, name, 'Ready', (x) => x.status?.phase === 'Ready');
+    for (const t of ['Ready', 'ConfigValid', 'AuthConfigured', 'ReferencesResolved', 'DeploymentAvailable']) {
+      expect(condition(p, t)).toMatchObject({ status: 'True', observedGeneration: p.metadata.generation });
+      expect(condition(p, t)?.reason).toMatch(/^[A-Za-z]/);
+    }
+  });
+
+  it('makes no writes when nothing changed', async () => {
+    const key = `${ns}/${name}`;
+    const versions = async () =>
+      Promise.all([
+        get('MCPRemoteProxy', ns, name),
+        get('ConfigMap', ns, names.configMap),
+        get('Deployment', ns, names.deployment),
+        get('Service', ns, names.service),
+        get('ServiceAccount', ns, names.serviceAccount),
+      ]).then((objs) => objs.map((o) => o.metadata?.resourceVersion));
+    const before = await versions();
+    const statusWrites = operator.metrics.statusWrites.get();
+    for (let i = 0; i < 3; i++) await operator.controller.reconcile(key);
+    expect(await versions()).toEqual(before);
+    expect(operator.metrics.statusWrites.get()).toBe(statusWrites);
+  });
+
+  it('rolls the pods when the spec changes (RunConfig and hash) and keeps status.url current', async () => {
+    const before = await get<Dep>('Deployment', ns, names.deployment);
+    const oldHash = before.spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH];
+    await apply(
+      proxy(ns, name, {
+        remoteUrl: 'https://mcp.crm.example.com/v2/mcp',
+        port: 9090,
+        oidcConfig: OIDC,
+        externalAuthConfigRef: { name: 'exchange' },
+        toolConfigRef: { name: 'tools' },
+      }),
+    );
+    const p = await waitForProxy(cluster.admin, ns, name, 'new generation', (x) => !!x.status?.configHash && x.status.configHash !== oldHash);
+    expect(p.status?.url).toBe(`http://${names.service}.${ns}.svc.cluster.local:9090/mcp`);
+    const cm = await get('ConfigMap', ns, names.configMap);
+    expect(JSON.parse(cm.data?.['runconfig.json'] ?? '{}')).toMatchObject({
+      remoteUrl: 'https://mcp.crm.example.com/v2/mcp',
+      listen: { port: 9090 },
+    });
+    const dep = await get<Dep>('Deployment', ns, names.deployment);
+    expect(dep.spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH]).toBe(p.status?.configHash);
+    const svc = await get<KubeObject & { spec: { ports: Array<{ name: string; port: number }> } }>('Service', ns, names.service);
+    expect(svc.spec.ports.find((x) => x.name === 'http')?.port).toBe(9090);
+    // the new generation is not rolled out yet: not Ready until the Deployment says so
+    expect(condition(p, 'DeploymentAvailable')?.status).toBe('False');
+    await markDeploymentAvailable(cluster.admin, ns, names.deployment);
+    await waitForProxy(cluster.admin, ns, name, 'Ready again', (x) => x.status?.phase === 'Ready');
+  });
+
+  it('rolls the pods when a referenced Secret is rotated or a referenced config is edited', async () => {
+    const hashOf = async () =>
+      (await get<Dep>('Deployment', ns, names.deployment)).spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH];
+    const h1 = await hashOf();
+    await apply(secret(ns, 'sts-client', { secret: 'rotated-secret-value' }));
+    const h2 = await waitFor('hash after rotation', async () => {
+      const h = await hashOf();
+      return h !== h1 ? h : undefined;
+    });
+    await apply(toolConfig(ns, 'tools', { filter: ['search', 'create_ticket'] }));
+    await waitFor('hash after tool config edit', async () => {
+      const h = await hashOf();
+      return h !== h2 && h !== h1 ? h : undefined;
+    });
+    const cm = await get('ConfigMap', ns, names.configMap);
+    expect(JSON.parse(cm.data?.['runconfig.json'] ?? '{}').tools.filter).toEqual(['search', 'create_ticket']);
+    expect(cm.data?.['runconfig.json']).not.toContain('rotated-secret-value');
+  });
+
+  it('reports a deleted reference with a condition and an Event, and recovers when it is restored', async () => {
+    await cluster.admin.delete('MCPToolConfig', ns, 'tools');
+    const p = await waitForProxy(cluster.admin, ns, name, 'ReferencesResolved=False', (x) => condition(x, 'ReferencesResolved')?.status === 'False');
+    expect(condition(p, 'ReferencesResolved')).toMatchObject({ reason: 'ReferenceNotFound' });
+    expect(condition(p, 'ReferencesResolved')?.message).toContain('MCPToolConfig "tools" not found');
+    expect(p.status?.phase).toBe('Failed');
+    expect(condition(p, 'Ready')).toMatchObject({ status: 'False', reason: 'ReferencesUnresolved' });
+    // the running Deployment is left alone while the reference is missing
+    expect(await exists('Deployment', ns, names.deployment)).toBe(true);
+    await waitFor('Warning event', async () =>
+      (await listEvents(cluster.admin, ns, name)).some((e) => e.type === 'Warning' && e.reason === 'ReferenceNotFound'),
+    );
+    await apply(toolConfig(ns, 'tools', { filter: ['search'] }));
+    const back = await waitForProxy(cluster.admin, ns, name, 'references resolved', (x) => condition(x, 'ReferencesResolved')?.status === 'True');
+    expect(condition(back, 'ConfigValid')?.status).toBe('True');
+  });
+
+  it('garbage-collects every child when the proxy is deleted', async () => {
+    await cluster.admin.delete('MCPRemoteProxy', ns, name);
+    await waitFor(
+      'children gone',
+      async () => {
+        const left = await Promise.all([
+          exists('ConfigMap', ns, names.configMap),
+          exists('Deployment', ns, names.deployment),
+          exists('Service', ns, names.service),
+          exists('ServiceAccount', ns, names.serviceAccount),
+        ]);
+        return left.every((x) => !x);
+      },
+      30_000,
+    );
+  });
+});
+
+describe('invalid specs', () => {
+  const ns = 'invalid';
+
+  beforeAll(async () => {
+    await createNamespace(cluster.admin, ns);
+  });
+
+  it('sets ConfigValid=False with an Event and does not hot-loop (authentication not explicit)', async () => {
+    // admitted by 1.20 (CEL rules are dropped): the operator enforces the rule itself
+    await apply(proxy(ns, 'noauth', { remoteUrl: 'https://mcp.example.com/mcp' }));
+    const p = await waitForProxy(cluster.admin, ns, 'noauth', 'ConfigValid=False', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    expect(condition(p, 'ConfigValid')).toMatchObject({ reason: 'InvalidSpec' });
+    expect(condition(p, 'ConfigValid')?.message).toContain('inbound authentication must be explicit');
+    expect(p.status?.phase).toBe('Failed');
+    expect(await exists('Deployment', ns, childNames('noauth').deployment)).toBe(false);
+    await waitFor('Warning event', async () =>
+      (await listEvents(cluster.admin, ns, 'noauth')).some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec'),
+    );
+    const count = operator.controller.reconcileCount;
+    const rv = p.metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, 1500));
+    // a hot loop would reconcile (and rewrite status) continuously; allow the settle-down reconcile
+    expect(operator.controller.reconcileCount - count).toBeLessThanOrEqual(2);
+    expect((await get('MCPRemoteProxy', ns, 'noauth')).metadata?.resourceVersion).toBe(rv);
+  });
+
+  it('refuses cross-namespace references and private remotes', async () => {
+    await apply(
+      proxy(ns, 'foreign', {
+        remoteUrl: 'https://mcp.example.com/mcp',
+        anonymous: true,
+        toolConfigRef: { name: 'tools', namespace: 'other' },
+      }),
+    );
+    const p = await waitForProxy(cluster.admin, ns, 'foreign', 'refused', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    expect(condition(p, 'ConfigValid')).toMatchObject({ reason: 'CrossNamespaceReference' });
+
+    await apply(proxy(ns, 'private', { remoteUrl: 'https://10.1.2.3/mcp', anonymous: true }));
+    const q = await waitForProxy(cluster.admin, ns, 'private', 'refused', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    expect(condition(q, 'ConfigValid')).toMatchObject({ reason: 'RemoteURLRefused' });
+    // fixing the spec recovers without any restart
+    await apply(proxy(ns, 'private', { remoteUrl: 'https://10.1.2.3/mcp', anonymous: true, allowPrivateEndpoint: true }));
+    const r = await waitForProxy(cluster.admin, ns, 'private', 'valid', (x) => condition(x, 'ConfigValid')?.status === 'True');
+    expect(condition(r, 'AuthConfigured')).toMatchObject({ status: 'True', reason: 'Anonymous' });
+  });
+
+  it('rejects at admission what the structural schema can express', async () => {
+    await expect(apply(proxy(ns, 'badport', { remoteUrl: 'https://mcp.example.com', anonymous: true, port: 70000 }))).rejects.toThrow(
+      /spec.port/,
+    );
+    await expect(apply(proxy(ns, 'badurl', { remoteUrl: 'ftp://mcp.example.com', anonymous: true }))).rejects.toThrow(/spec.remoteUrl/);
+    await expect(
+      apply(proxy(ns, 'badtransport', { remoteUrl: 'https://mcp.example.com', anonymous: true, transport: 'stdio' as 'sse' })),
+    ).rejects.toThrow(/spec.transport/);
+  });
+});
