@@ -1,0 +1,4 @@
+import { appConfig } from '../../tooling/tsup.preset.mjs';
+
+// Private package: ESM only, no declarations. `dist/cli.js` is what `npm run conformance` runs.
+export default appConfig({ index: 'src/index.ts', cli: 'src/cli.ts' });
