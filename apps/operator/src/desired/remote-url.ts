@@ -37,6 +37,13 @@ function classify(host: string): AddressClass {
     if (/^f[cd]/.test(h)) return 'private';
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
     if (mapped?.[1]) return classify(mapped[1]);
+    // WHATWG URL parsing normalises IPv4-mapped addresses to hex: ::ffff:c0a8:101
+    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+    if (hex?.[1] && hex[2]) {
+      const hi = Number.parseInt(hex[1], 16);
+      const lo = Number.parseInt(hex[2], 16);
+      return classify(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
+    }
     return 'public';
   }
   const name = host.toLowerCase().replace(/\.$/, '');
