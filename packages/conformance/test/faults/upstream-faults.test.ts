@@ -13,7 +13,10 @@ import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
 const CALL = rpc('tools/call', { name: 'echo', arguments: { text: 'still here' } }, 42);
 
 /** Reads an SSE answer until it ends or breaks; returns what arrived and how it ended. */
-async function readStream(url: string, dispatcher: Agent): Promise<{ status: number; text: string; broken: boolean }> {
+async function readStream(
+  url: string,
+  dispatcher: Agent,
+): Promise<{ status: number; text: string; broken: boolean }> {
   const res = await request(url, { method: 'POST', headers: MCP_HEADERS, body: CALL, dispatcher });
   let text = '';
   try {
@@ -68,7 +71,11 @@ describe.each(['passthrough', 'full'] as const)('upstream faults (%s)', (mode) =
     upstream.setFault('stall-headers', { count: 1 });
     const a = await post(proxy.url, CALL, { dispatcher: agent });
     expect(a.status).toBe(504);
-    expect(a.json).toEqual({ jsonrpc: '2.0', id: 42, error: { code: -32603, message: 'Upstream MCP server timed out' } });
+    expect(a.json).toEqual({
+      jsonrpc: '2.0',
+      id: 42,
+      error: { code: -32603, message: 'Upstream MCP server timed out' },
+    });
     await otherClientServed(agent);
     await agent.close();
     expect(await leakedSince(baseline)).toEqual({});

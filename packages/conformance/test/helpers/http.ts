@@ -1,7 +1,7 @@
 /** Small HTTP helpers for the fault tests (undici, so keep-alive and aborts are explicit). */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Agent, request } from 'undici';
+import { type Agent, request } from 'undici';
 
 export const MCP_HEADERS = {
   'content-type': 'application/json',

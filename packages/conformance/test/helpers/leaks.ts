@@ -25,7 +25,8 @@ export type ResourceCounts = Record<(typeof WATCHED)[number], number>;
 export function resources(): ResourceCounts {
   const info = process.getActiveResourcesInfo();
   const out = { TCPSocketWrap: 0, TCPServerWrap: 0, Timeout: 0 } as ResourceCounts;
-  for (const name of info) if ((WATCHED as readonly string[]).includes(name)) out[name as keyof ResourceCounts]++;
+  for (const name of info)
+    if ((WATCHED as readonly string[]).includes(name)) out[name as keyof ResourceCounts]++;
   return out;
 }
 
@@ -56,6 +57,9 @@ export function grown(now: ResourceCounts, baseline: ResourceCounts): Partial<Re
 }
 
 /** Settles, then returns what still exceeds the baseline (`{}` = no leak). */
-export async function leakedSince(baseline: ResourceCounts, withinMs?: number): Promise<Partial<ResourceCounts>> {
+export async function leakedSince(
+  baseline: ResourceCounts,
+  withinMs?: number,
+): Promise<Partial<ResourceCounts>> {
   return grown(await settleTo(baseline, { withinMs }), baseline);
 }
