@@ -1,17 +1,25 @@
 /**
  * End to end: a real MCP SDK client → proxy-core server with the auth middleware → the testkit MCP
- * upstream (a real SDK server), tokens minted by a real issuer over HTTP.
+ * upstream (a real SDK server), with real tokens from the testkit IdP (oidc-provider) for the
+ * proxy's own URL as resource, the JWKS found through OIDC discovery of the issuer.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Exchange, Identity, Middleware, Next, ProxyServer } from '@bastion-mcp/proxy-core';
 import { startProxyServer } from '@bastion-mcp/proxy-core';
-import { freePort, type McpUpstream, startMcpUpstream } from '@bastion-mcp/testkit';
+import {
+  freePort,
+  type McpUpstream,
+  startMcpUpstream,
+  startTestIdp,
+  type TestIdp,
+} from '@bastion-mcp/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type AuthMiddleware, createAuthMiddleware } from '../src/index.js';
-import { type LocalIssuer, startLocalIssuer } from './helpers/local-issuer.js';
 
-let idp: LocalIssuer;
+let idp: TestIdp;
+/** Offset of the proxy's clock (auth's `now`), to present a real token after its expiry. */
+let clockSkewMs = 0;
 let up: McpUpstream;
 let proxy: ProxyServer;
 let auth: AuthMiddleware;
@@ -29,15 +37,17 @@ const probe: Middleware = {
 
 beforeAll(async () => {
   up = await startMcpUpstream();
-  idp = await startLocalIssuer();
+  idp = await startTestIdp();
   // The resource URL is the proxy's own /mcp: reserve the port first, then bind auth to it.
   const port = await freePort();
   resource = `http://127.0.0.1:${port}/mcp`;
+  idp.addResource(resource, { format: 'jwt', scopes: ['mcp:tools'] });
   auth = createAuthMiddleware({
     issuer: idp.issuer,
     resource,
     scopesSupported: ['mcp:tools'],
-    jwks: { cooldownMs: 0 },
+    jwks: { cooldownMs: 0, errorRetryMs: 0 },
+    now: () => Date.now() + clockSkewMs,
   });
   proxy = await startProxyServer({
     upstreamUrl: up.url,
@@ -45,6 +55,10 @@ beforeAll(async () => {
     port,
     middlewares: [auth, probe],
   });
+});
+
+afterEach(() => {
+  clockSkewMs = 0;
 });
 
 afterAll(async () => {
@@ -65,7 +79,7 @@ async function connect(token: string): Promise<Client> {
 
 describe('auth through the proxy', () => {
   it('lets a valid JWT reach the upstream with identity and claims for inner layers', async () => {
-    const token = await idp.mint({ sub: 'u1', aud: resource, email: 'u1@x.test', groups: ['eng'] });
+    const token = await idp.issueAccessToken({ sub: 'alice', resource, scope: 'mcp:tools' });
     const client = await connect(token);
     try {
       const result = await client.callTool({ name: 'echo', arguments: { text: 'hi' } });
@@ -75,9 +89,10 @@ describe('auth through the proxy', () => {
     }
     const last = seen.at(-1);
     expect(last?.identity).toMatchObject({
-      subject: 'u1',
-      email: 'u1@x.test',
-      groups: ['eng'],
+      subject: 'alice',
+      email: 'alice@example.test',
+      groups: ['engineering', 'admins'],
+      scopes: ['mcp:tools'],
       tokenKind: 'jwt',
     });
     expect(last?.token).toBe(token);
@@ -104,7 +119,9 @@ describe('auth through the proxy', () => {
   });
 
   it('answers an expired token with error="invalid_token" and never echoes the token', async () => {
-    const token = await idp.mint({ sub: 'u1', aud: resource, exp: Math.floor(Date.now() / 1000) - 3600 });
+    const token = await idp.issueAccessToken({ sub: 'alice', resource, ttlSeconds: 60 });
+    // The proxy's clock is two hours ahead: the real token is past its exp (and the tolerance).
+    clockSkewMs = 2 * 3600_000;
     const res = await fetch(proxy.url, {
       method: 'POST',
       headers: {
@@ -126,9 +143,11 @@ describe('auth through the proxy', () => {
     });
   });
 
-  it('makes the MCP SDK client fail to connect with a wrong-audience token', async () => {
-    const token = await idp.mint({ sub: 'u1', aud: 'https://elsewhere.test/mcp' });
+  it('makes the MCP SDK client fail to connect with a real token for another resource', async () => {
+    const before = up.requests.length;
+    const token = await idp.issueAccessToken({ sub: 'alice', resource: idp.resource });
     await expect(connect(token)).rejects.toThrow();
+    expect(up.requests.length).toBe(before);
   });
 
   it('serves the RFC 9728 metadata and its CORS preflight without a token', async () => {
@@ -149,10 +168,38 @@ describe('auth through the proxy', () => {
     expect(pre.headers.get('access-control-allow-methods')).toContain('GET');
   });
 
-  it('reports JWKS readiness on /ready', async () => {
+  it('reports JWKS readiness on /ready, and keeps serving with cached keys while the IdP is down', async () => {
     await auth.authenticator?.jwks?.refresh();
     const res = await fetch(`${proxy.origin}/ready`);
     expect(res.status).toBe(200);
-    expect(JSON.stringify(await res.json())).toContain('JWKS');
+    expect(await res.json()).toEqual({
+      status: 'ready',
+      checks: { auth: { ready: true, detail: 'JWKS: 1 key(s)' } },
+    });
+
+    const token = await idp.issueAccessToken({ sub: 'bob', resource, scope: 'mcp:tools' });
+    await idp.stop();
+    try {
+      await expect(auth.authenticator?.jwks?.refresh()).rejects.toThrow();
+      const down = (await (await fetch(`${proxy.origin}/ready`)).json()) as {
+        status: string;
+        checks: { auth: { ready: boolean; detail: string } };
+      };
+      expect(down.status).toBe('ready');
+      expect(down.checks.auth.detail).toMatch(/^JWKS refresh failing since .+; serving 1 cached key\(s\)$/);
+      const client = await connect(token);
+      try {
+        const result = await client.callTool({ name: 'echo', arguments: { text: 'during outage' } });
+        expect(JSON.stringify(result.content)).toContain('during outage');
+      } finally {
+        await client.close();
+      }
+      expect(seen.at(-1)?.identity?.subject).toBe('bob');
+    } finally {
+      await idp.start();
+    }
+    await auth.authenticator?.jwks?.refresh();
+    const back = await (await fetch(`${proxy.origin}/ready`)).json();
+    expect(back).toEqual({ status: 'ready', checks: { auth: { ready: true, detail: 'JWKS: 1 key(s)' } } });
   });
 });

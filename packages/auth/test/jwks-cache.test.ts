@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { freePort } from '@bastion-mcp/testkit';
+import { freePort, type MintOptions, startTokenMinter, type TokenMinter } from '@bastion-mcp/testkit';
 import {
   AuthErrorCode,
   AuthUnavailableError,
@@ -7,10 +7,18 @@ import {
   JwksCache,
   TokenRejectedError,
 } from '../src/index.js';
-import { type LocalIssuer, startLocalIssuer } from './helpers/local-issuer.js';
 
+/**
+ * The key source is the testkit token minter: a real HTTP JWKS server (four key families) that can
+ * rotate its keys, be stopped and restarted on the same port, and count the documents it served.
+ * A controllable clock drives the cache's timers instead of waiting.
+ */
 const AUD = 'https://proxy.test/mcp';
-let idp: LocalIssuer;
+let idp: TokenMinter;
+
+function mint(claims: Record<string, unknown>, options: Omit<MintOptions, 'claims'> = {}): Promise<string> {
+  return idp.mint({ ...options, claims: { aud: AUD, ...claims } });
+}
 const caches: JwksCache[] = [];
 
 function cache(options: Partial<ConstructorParameters<typeof JwksCache>[0]> = {}): JwksCache {
@@ -26,11 +34,13 @@ function clock(start = Date.now()): { now: () => number; advance: (ms: number) =
 }
 
 beforeAll(async () => {
-  idp = await startLocalIssuer({ audience: AUD });
+  idp = await startTokenMinter();
 });
 
 afterEach(async () => {
-  idp.jwksDown = false;
+  // startJwks() is a no-op when the server already runs.
+  await idp.startJwks();
+  idp.setJwksFault(null);
   for (const c of caches.splice(0)) c.close();
 });
 
@@ -42,43 +52,43 @@ describe('JwksCache', () => {
   it('fetches once and serves every later lookup from the cache', async () => {
     const c = cache();
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
-    const before = idp.hits.jwks;
-    for (let i = 0; i < 5; i++) await verifier.verify(await idp.mint({ sub: `u${i}` }));
-    expect(idp.hits.jwks - before).toBe(1);
+    const before = idp.jwksHits;
+    for (let i = 0; i < 5; i++) await verifier.verify(await mint({ sub: `u${i}` }));
+    expect(idp.jwksHits - before).toBe(1);
     expect(c.status()).toMatchObject({ loaded: true, keyCount: 4, fetches: 1 });
   });
 
   it('shares one fetch between concurrent first requests', async () => {
     const c = cache();
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
-    const token = await idp.mint({ sub: 'u1' });
-    const before = idp.hits.jwks;
+    const token = await mint({ sub: 'u1' });
+    const before = idp.jwksHits;
     await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token)));
-    expect(idp.hits.jwks - before).toBe(1);
+    expect(idp.jwksHits - before).toBe(1);
   });
 
   it('picks up keys rotated at the IdP with one refetch, without restart', async () => {
     const t = clock();
     const c = cache({ cooldownMs: 30_000, now: t.now });
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
-    await verifier.verify(await idp.mint({ sub: 'u1' }));
-    await idp.rotate();
+    await verifier.verify(await mint({ sub: 'u1' }));
+    idp.rotate();
     t.advance(31_000);
-    const before = idp.hits.jwks;
-    const { payload } = await verifier.verify(await idp.mint({ sub: 'after-rotation' }));
+    const before = idp.jwksHits;
+    const { payload } = await verifier.verify(await mint({ sub: 'after-rotation' }));
     expect(payload.sub).toBe('after-rotation');
-    expect(idp.hits.jwks - before).toBe(1);
+    expect(idp.jwksHits - before).toBe(1);
   });
 
   it('rate-limits refetches caused by unknown kids (one per cooldown)', async () => {
     const t = clock();
     const c = cache({ cooldownMs: 30_000, now: t.now });
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
-    await verifier.verify(await idp.mint({ sub: 'u1' }));
+    await verifier.verify(await mint({ sub: 'u1' }));
     t.advance(31_000);
-    const before = idp.hits.jwks;
+    const before = idp.jwksHits;
     const forged = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => idp.mint({ sub: 'x' }, { kid: `forged-${i}` })),
+      Array.from({ length: 25 }, (_, i) => mint({ sub: 'x' }, { kid: `forged-${i}` })),
     );
     const results = await Promise.allSettled(forged.map((f) => verifier.verify(f)));
     for (const r of results) {
@@ -90,7 +100,7 @@ describe('JwksCache', () => {
     }
     // More forged kids inside the cooldown: no further fetch.
     for (let i = 0; i < 10; i++) await expect(verifier.verify(forged[i] as string)).rejects.toThrow();
-    expect(idp.hits.jwks - before).toBe(1);
+    expect(idp.jwksHits - before).toBe(1);
   });
 
   it('keeps serving cached keys when the JWKS endpoint goes down after warm-up, and reports it', async () => {
@@ -99,31 +109,48 @@ describe('JwksCache', () => {
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
     await c.refresh();
     expect(c.readiness()).toEqual({ ready: true, detail: 'JWKS: 4 key(s)' });
-    idp.jwksDown = true;
+    await idp.stopJwks();
     t.advance(120_000); // stale: the next lookups try a background refresh, which fails
-    await verifier.verify(await idp.mint({ sub: 'u1' }));
+    await verifier.verify(await mint({ sub: 'u1' }));
     await expect(c.refresh()).rejects.toBeInstanceOf(AuthUnavailableError);
-    const { payload } = await verifier.verify(await idp.mint({ sub: 'still-works' }));
+    const { payload } = await verifier.verify(await mint({ sub: 'still-works' }));
     expect(payload.sub).toBe('still-works');
     const ready = c.readiness();
     expect(ready.ready).toBe(true);
     expect(ready.detail).toMatch(/JWKS refresh failing since .*serving 4 cached key\(s\)/);
     // An unknown kid while the endpoint is down is refused (401), never accepted.
     t.advance(2_000);
-    await expect(verifier.verify(await idp.mint({ sub: 'x' }, { kid: 'k9' }))).rejects.toMatchObject({
+    await expect(verifier.verify(await mint({ sub: 'x' }, { kid: 'k9' }))).rejects.toMatchObject({
       code: AuthErrorCode.UnknownSigningKey,
     });
-    idp.jwksDown = false;
+    await idp.startJwks();
     t.advance(2_000);
     await c.refresh();
     expect(c.readiness()).toEqual({ ready: true, detail: 'JWKS: 4 key(s)' });
   });
 
+  it.each(['500', 'malformed', 'empty-json', 'reset'] as const)(
+    'keeps the cached keys when a refresh gets a %s answer',
+    async (fault) => {
+      const t = clock();
+      const c = cache({ refreshIntervalMs: 60_000, cooldownMs: 1_000, errorRetryMs: 1_000, now: t.now });
+      const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c, cacheTtlMs: 0 });
+      await c.refresh();
+      idp.setJwksFault(fault);
+      t.advance(120_000);
+      await expect(c.refresh()).rejects.toBeInstanceOf(AuthUnavailableError);
+      const { payload } = await verifier.verify(await mint({ sub: 'cached-keys' }));
+      expect(payload.sub).toBe('cached-keys');
+      expect(c.readiness()).toMatchObject({ ready: true });
+      expect(c.status().keyCount).toBe(4);
+    },
+  );
+
   it('fails closed with 503-class errors when no key set was ever fetched', async () => {
     const port = await freePort();
     const c = cache({ jwksUrl: `http://127.0.0.1:${port}/jwks`, timeoutMs: 2_000 });
     const verifier = createJwtVerifier({ issuer: idp.issuer, audience: AUD, keys: c });
-    const err = await verifier.verify(await idp.mint({ sub: 'u1' })).catch((e: unknown) => e);
+    const err = await verifier.verify(await mint({ sub: 'u1' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthUnavailableError);
     expect((err as AuthUnavailableError).code).toBe(AuthErrorCode.JwksUnavailable);
     expect(c.readiness()).toEqual({

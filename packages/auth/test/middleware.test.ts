@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '@bastion-mcp/testkit';
+import { freePort, type MintOptions, startTokenMinter, type TokenMinter } from '@bastion-mcp/testkit';
 import { ProxyHttpError } from '@bastion-mcp/proxy-core';
 import {
   type AuthMiddleware,
@@ -11,11 +11,20 @@ import {
   type OAuthAuthMiddlewareOptions,
 } from '../src/index.js';
 import { makeExchange, recordingNext } from './helpers/exchange.js';
-import { type LocalIssuer, startLocalIssuer } from './helpers/local-issuer.js';
 
+/**
+ * The middleware's edge cases with tokens from the testkit token minter, which signs anything
+ * (invalid tokens included) and serves discovery and its JWKS over real HTTP: the middleware
+ * discovers the JWKS from the minter's issuer. Real tokens from the real IdP (oidc-provider) go
+ * through the middleware in `real-idp.test.ts`.
+ */
 const RESOURCE = 'https://proxy.test/mcp';
 const PRM = 'https://proxy.test/.well-known/oauth-protected-resource/mcp';
-let idp: LocalIssuer;
+let idp: TokenMinter;
+
+function mint(claims: Record<string, unknown>, options: Omit<MintOptions, 'claims'> = {}): Promise<string> {
+  return idp.mint({ ...options, claims: { aud: RESOURCE, ...claims } });
+}
 const middlewares: AuthMiddleware[] = [];
 
 function auth(options: Partial<OAuthAuthMiddlewareOptions> = {}): AuthMiddleware {
@@ -42,7 +51,7 @@ async function reject(m: AuthMiddleware, authorization: string | undefined): Pro
 }
 
 beforeAll(async () => {
-  idp = await startLocalIssuer({ audience: RESOURCE });
+  idp = await startTokenMinter();
 });
 
 afterAll(async () => {
@@ -53,7 +62,7 @@ afterAll(async () => {
 describe('createAuthMiddleware (JWT)', () => {
   it('sets identity and the in-memory inbound token, then calls next', async () => {
     const m = auth({ claims: { roles: 'realm_access.roles' } });
-    const token = await idp.mint({
+    const token = await mint({
       sub: 'u1',
       name: 'Ann',
       email: 'ann@x.test',
@@ -101,7 +110,7 @@ describe('createAuthMiddleware (JWT)', () => {
   it('answers an invalid token with the exact WWW-Authenticate format', async () => {
     const m = auth({ scopesSupported: ['openid', 'mcp:read'] });
     const now = Math.floor(Date.now() / 1000);
-    const err = await reject(m, `Bearer ${await idp.mint({ sub: 'u1', exp: now - 3600 })}`);
+    const err = await reject(m, `Bearer ${await mint({ sub: 'u1', exp: now - 3600 })}`);
     expect(err.status).toBe(401);
     expect(err.headers['www-authenticate']).toBe(
       `Bearer realm="${idp.issuer}", resource_metadata="${PRM}", scope="openid mcp:read", error="invalid_token", error_description="The access token expired"`,
@@ -112,18 +121,26 @@ describe('createAuthMiddleware (JWT)', () => {
   it.each([
     ['wrong iss', { iss: 'https://evil.test' }, AuthErrorCode.IssuerMismatch],
     ['wrong aud', { aud: 'https://other.test/mcp' }, AuthErrorCode.AudienceMismatch],
+    ['no aud', { aud: undefined }, AuthErrorCode.AudienceMismatch],
     ['missing sub', { sub: undefined }, AuthErrorCode.MissingUserId],
+    ['missing exp', { exp: undefined }, AuthErrorCode.InvalidClaim],
+    ['an expired exp', { exp: Math.floor(Date.now() / 1000) - 3600 }, AuthErrorCode.TokenExpired],
+    ['nbf in the future', { nbf: Math.floor(Date.now() / 1000) + 3600 }, AuthErrorCode.TokenNotYetValid],
   ])('rejects a token with %s', async (_name, claims, code) => {
-    const err = await reject(auth(), `Bearer ${await idp.mint({ sub: 'u1', ...claims })}`);
+    const token = await mint({ sub: 'u1', ...claims });
+    const err = await reject(auth(), `Bearer ${token}`);
     expect(err.status).toBe(401);
     expect(err.code).toBe(code);
     expect(err.headers['www-authenticate']).toContain('error="invalid_token"');
+    expect(`${err.message} ${JSON.stringify(err.oauthError)} ${JSON.stringify(err.headers)}`).not.toContain(
+      token.split('.')[1] as string,
+    );
   });
 
   it('accepts an aud array containing the resource', async () => {
     const m = auth();
     const ex = makeExchange({
-      authorization: `Bearer ${await idp.mint({ sub: 'u1', aud: ['x', RESOURCE] })}`,
+      authorization: `Bearer ${await mint({ sub: 'u1', aud: ['x', RESOURCE] })}`,
     });
     await m.handle(ex, recordingNext().next);
     expect(ex.identity?.subject).toBe('u1');
@@ -131,43 +148,66 @@ describe('createAuthMiddleware (JWT)', () => {
 
   it('rejects alg none, HS256 confusion, unknown kid, unknown crit and garbage', async () => {
     const m = auth();
-    const cases: [string, string][] = [
-      [await idp.mint({ sub: 'u1' }, { alg: 'none' }), AuthErrorCode.AlgorithmNotAllowed],
-      [await idp.mint({ sub: 'u1' }, { alg: 'HS256' }), AuthErrorCode.AlgorithmNotAllowed],
-      [await idp.mint({ sub: 'u1' }, { kid: 'k9' }), AuthErrorCode.UnknownSigningKey],
+    const signingInput = (await mint({ sub: 'u1' })).split('.').slice(0, 2).join('.');
+    const cases: [string, string, string][] = [
+      ['alg none', await mint({ sub: 'u1' }, { alg: 'none' }), AuthErrorCode.AlgorithmNotAllowed],
       [
-        await idp.mint({ sub: 'u1' }, { header: { crit: ['x-ext'], 'x-ext': true } }),
+        'alg none with a signature',
+        `${await mint({ sub: 'u1' }, { alg: 'none' })}c2ln`,
+        AuthErrorCode.AlgorithmNotAllowed,
+      ],
+      [
+        'HS256 keyed with the RSA public key PEM',
+        await mint({ sub: 'u1' }, { alg: 'HS256', kid: idp.kids.rsa }),
+        AuthErrorCode.AlgorithmNotAllowed,
+      ],
+      ['kid not in the JWKS', await mint({ sub: 'u1' }, { kid: 'k9' }), AuthErrorCode.UnknownSigningKey],
+      [
+        'unknown crit',
+        await mint({ sub: 'u1' }, { header: { crit: ['x-ext'], 'x-ext': true } }),
         AuthErrorCode.UnsupportedCritical,
       ],
-      ['!!!garbage', AuthErrorCode.MalformedToken],
-      ['Zm9v.YmFy.YmF6', AuthErrorCode.UnsupportedToken],
+      ['garbage', '!!!garbage', AuthErrorCode.MalformedToken],
+      ['garbage base64 signature', `${signingInput}.!!!`, AuthErrorCode.MalformedToken],
+      ['base64 that is no JWT', 'Zm9v.YmFy.YmF6', AuthErrorCode.UnsupportedToken],
+      [
+        'a non-JSON payload',
+        await idp.mintRaw({ alg: 'RS256', kid: idp.kids.rsa }, 'not json'),
+        AuthErrorCode.MalformedToken,
+      ],
     ];
-    for (const [token, code] of cases) {
+    for (const [name, token, code] of cases) {
       const err = await reject(m, `Bearer ${token}`);
-      expect({ code: err.code, status: err.status }).toEqual({ code, status: 401 });
+      expect({ name, code: err.code, status: err.status }).toEqual({ name, code, status: 401 });
       expect(JSON.stringify(err.oauthError)).not.toContain(token.slice(0, 20));
     }
   });
 
-  it('rejects a 64 KiB token early', async () => {
-    const m = auth();
-    const before = idp.hits.jwks;
-    const err = await reject(m, `Bearer ${'a'.repeat(64 * 1024)}`);
-    expect(err.code).toBe(AuthErrorCode.TokenTooLarge);
-    expect(err.oauthError?.error).toBe('invalid_token');
-    expect(idp.hits.jwks - before).toBeLessThanOrEqual(1); // at most the warm-up fetch
+  it('rejects a 64 KiB token early, before any key lookup', async () => {
+    const m = auth({ warmUp: false });
+    // A validly signed token, padded to 64 KiB with a claim.
+    const big = await mint({ sub: 'u1', pad: 'x'.repeat(48 * 1024) });
+    expect(big.length).toBeGreaterThanOrEqual(64 * 1024);
+    const before = idp.jwksHits;
+    for (const token of [big, 'a'.repeat(64 * 1024)]) {
+      const err = await reject(m, `Bearer ${token}`);
+      expect(err.code).toBe(AuthErrorCode.TokenTooLarge);
+      expect(err.status).toBe(401);
+      expect(err.oauthError?.error).toBe('invalid_token');
+    }
+    expect(idp.jwksHits).toBe(before);
   });
 
   it('answers 403 insufficient_scope with the required scopes', async () => {
     const m = auth({ requiredScopes: ['mcp:read', 'mcp:admin'] });
-    const err = await reject(m, `Bearer ${await idp.mint({ sub: 'u1', scope: 'mcp:read' })}`);
+    const err = await reject(m, `Bearer ${await mint({ sub: 'u1', scope: 'mcp:read' })}`);
     expect(err.status).toBe(403);
     expect(err.headers['www-authenticate']).toBe(
       `Bearer realm="${idp.issuer}", resource_metadata="${PRM}", scope="mcp:read mcp:admin", error="insufficient_scope", error_description="The access token does not grant the required scope"`,
     );
     expect(err.oauthError?.error).toBe('insufficient_scope');
     const ok = makeExchange({
-      authorization: `Bearer ${await idp.mint({ sub: 'u1', scp: ['mcp:admin', 'mcp:read'] })}`,
+      authorization: `Bearer ${await mint({ sub: 'u1', scp: ['mcp:admin', 'mcp:read'] })}`,
     });
     await m.handle(ok, recordingNext().next);
     expect(ok.identity?.subject).toBe('u1');
@@ -183,7 +223,7 @@ describe('createAuthMiddleware (JWT)', () => {
   it('answers 503 with Retry-After when no JWKS can be fetched (fail closed)', async () => {
     const port = await freePort();
     const m = auth({ jwksUrl: `http://127.0.0.1:${port}/jwks`, warmUp: false });
-    const err = await reject(m, `Bearer ${await idp.mint({ sub: 'u1' })}`);
+    const err = await reject(m, `Bearer ${await mint({ sub: 'u1' })}`);
     expect(err.status).toBe(503);
     expect(err.headers['retry-after']).toBe('2');
     expect(err.oauthError?.error).toBe('temporarily_unavailable');
@@ -202,56 +242,6 @@ describe('createAuthMiddleware (JWT)', () => {
       /"mode"/,
     );
     expect(() => auth({ maxTokenBytes: 0 })).toThrow(/"maxTokenBytes"/);
-  });
-});
-
-describe('createAuthMiddleware (introspection)', () => {
-  it('routes opaque tokens to introspection and JWTs to the JWT path', async () => {
-    const m = auth({
-      introspection: { clientId: 'proxy', clientSecret: 'secret' },
-      claims: { groups: 'groups' },
-    });
-    idp.setIntrospection('opaque-tok', {
-      active: true,
-      sub: 'u2',
-      groups: ['ops'],
-      exp: Math.floor(Date.now() / 1000) + 600,
-    });
-    const before = { jwks: idp.hits.jwks, introspection: idp.hits.introspection };
-    const ex = makeExchange({ authorization: 'Bearer opaque-tok' });
-    await m.handle(ex, recordingNext().next);
-    expect(ex.identity).toMatchObject({ subject: 'u2', groups: ['ops'], tokenKind: 'opaque' });
-    expect(ex.inboundToken).toBe('opaque-tok');
-    const jwt = makeExchange({ authorization: `Bearer ${await idp.mint({ sub: 'u3' })}` });
-    await m.handle(jwt, recordingNext().next);
-    expect(jwt.identity?.tokenKind).toBe('jwt');
-    expect(idp.hits.introspection - before.introspection).toBe(1);
-  });
-
-  it('answers 401 for an inactive token and 503 + Retry-After when the endpoint is down', async () => {
-    const m = auth({
-      jwt: false,
-      introspection: {
-        url: idp.introspectionEndpoint,
-        clientId: 'p',
-        clientSecret: 's',
-        retryAfterSeconds: 9,
-      },
-    });
-    idp.setIntrospection('dead', { active: false });
-    const inactive = await reject(m, 'Bearer dead');
-    expect(inactive.status).toBe(401);
-    expect(inactive.headers['www-authenticate']).toBe(
-      `Bearer realm="${idp.issuer}", resource_metadata="${PRM}", error="invalid_token", error_description="The access token is not active"`,
-    );
-    idp.introspectionMode = 'error500';
-    try {
-      const down = await reject(m, 'Bearer other-token');
-      expect(down.status).toBe(503);
-      expect(down.headers['retry-after']).toBe('9');
-    } finally {
-      idp.introspectionMode = 'ok';
-    }
   });
 });
 
