@@ -8,7 +8,11 @@ import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { ANNOTATION_CONFIG_HASH, childNames } from '../../src/desired/names.js';
 import type { KubeObject } from '../../src/desired/types.js';
 import type { KnownKind } from '../../src/kube/resources.js';
-import { startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
+import { startTestIdp, startMcpUpstream } from '@bastion-mcp/testkit';
+import { LeaderElector } from '../../src/controller/leader.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { OPERATOR_NAMESPACE, startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
+import { ensureRunnerBuilt, startRunner } from '../helpers/runner-process.js';
 import {
   condition,
   createNamespace,
@@ -47,6 +51,8 @@ beforeAll(async () => {
     logger: createLogger('silent'),
     retryBaseDelayMs: 100,
     watchRetryMs: 200,
+    // the proxy-runner scenario runs the remote and the IdP on loopback
+    insecureLoopback: true,
   });
 }, 120_000);
 
@@ -295,5 +301,154 @@ describe('invalid specs', () => {
     await expect(
       apply(proxy(ns, 'badtransport', { remoteUrl: 'https://mcp.example.com', anonymous: true, transport: 'stdio' as 'sse' })),
     ).rejects.toThrow(/spec.transport/);
+  });
+});
+
+describe('the proxy runner started from what the operator wrote', () => {
+  const ns = 'e2e';
+  it('serves an authenticated MCP request with the RunConfig from the ConfigMap and env from the Secret', async () => {
+    ensureRunnerBuilt();
+    const idp = await startTestIdp();
+    const upstream = await startMcpUpstream({ stateless: true, jsonResponse: true });
+    let runner: ReturnType<typeof startRunner> | undefined;
+    try {
+      idp.addResource(upstream.url, { format: 'jwt' });
+      await createNamespace(cluster.admin, ns);
+      await apply(secret(ns, 'sts', { 'client-secret': String(idp.clients.exchanger.clientSecret) }));
+      await apply(
+        externalAuth(ns, 'exchange', {
+          type: 'tokenExchange',
+          tokenExchange: {
+            tokenUrl: idp.tokenEndpoint,
+            clientId: idp.clients.exchanger.clientId,
+            clientSecretRef: { name: 'sts', key: 'client-secret' },
+            audience: upstream.url,
+          },
+        }),
+      );
+      const { freePort } = await import('@bastion-mcp/testkit');
+      const port = await freePort();
+      await apply(
+        proxy(ns, 'live', {
+          remoteUrl: upstream.url,
+          port,
+          oidcConfig: { issuer: idp.issuer, audience: idp.resource, resourceUrl: `http://127.0.0.1:${port}/mcp` },
+          externalAuthConfigRef: { name: 'exchange' },
+          telemetry: { prometheus: false },
+        }),
+      );
+      await waitForProxy(cluster.admin, ns, 'live', 'configured', (x) => condition(x, 'ConfigValid')?.status === 'True');
+      const names = childNames('live');
+      const cm = await get('ConfigMap', ns, names.configMap);
+      const dep = await get<Dep>('Deployment', ns, names.deployment);
+      // what the kubelet does with the container's env: resolve secretKeyRef from the Secret
+      const env: Record<string, string> = {};
+      for (const e of dep.spec.template.spec.containers[0]?.env ?? []) {
+        const ref = e.valueFrom?.secretKeyRef;
+        if (!ref) continue;
+        const s = await get('Secret', ns, ref.name);
+        env[e.name] = Buffer.from(s.data?.[ref.key] ?? '', 'base64').toString('utf8');
+      }
+      expect(Object.keys(env)).toEqual(['BASTION_TOKEN_EXCHANGE_CLIENT_SECRET']);
+      // the pod binds 0.0.0.0; on a shared test machine bind loopback only (the one change made)
+      const runConfig = JSON.parse(cm.data?.['runconfig.json'] ?? '{}');
+      runConfig.listen.host = '127.0.0.1';
+      runner = startRunner(JSON.stringify(runConfig), env);
+      const listening = await runner.listening();
+      const url = String(listening.url);
+      const token = await idp.issueAccessToken({ sub: 'alice', resource: idp.resource, scope: 'mcp:tools' });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'via operator' } } }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('via operator');
+      const sent = String(upstream.rpcRequests('tools/call')[0]?.headers.authorization);
+      expect(sent).toMatch(/^Bearer /);
+      expect(sent).not.toBe(`Bearer ${token}`); // exchanged, not passed through
+      const anon = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      });
+      expect(anon.status).toBe(401);
+    } finally {
+      await runner?.stop();
+      await upstream.close();
+      await idp.close();
+    }
+  }, 120_000);
+});
+
+describe('leader election', () => {
+  it('elects exactly one of two replicas and fails over when the leader leaves', async () => {
+    const client = new KubeClient(cluster.operatorConfig);
+    const noop = { info() {}, warn() {} };
+    const started: string[] = [];
+    const make = (identity: string) =>
+      new LeaderElector({
+        client,
+        namespace: OPERATOR_NAMESPACE,
+        name: 'election-test',
+        identity,
+        leaseDurationMs: 1500,
+        renewDeadlineMs: 1000,
+        retryPeriodMs: 200,
+        log: noop,
+        onStartedLeading: () => started.push(identity),
+        onStoppedLeading: () => {},
+      });
+    const a = make('replica-a');
+    const b = make('replica-b');
+    a.start();
+    b.start();
+    try {
+      await waitFor('a leader', async () => a.isLeader || b.isLeader);
+      // several renew periods later there is still exactly one leader
+      await new Promise((r) => setTimeout(r, 800));
+      expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
+      const [leader, follower] = a.isLeader ? [a, b] : [b, a];
+      const lease = await cluster.admin.request<{ spec: { holderIdentity: string } }>(
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NAMESPACE}/leases/election-test`,
+      );
+      expect(lease.spec.holderIdentity).toBe(started[0]);
+      await leader.stop(); // releases the lease
+      await waitFor('failover', async () => follower.isLeader);
+      expect(started).toHaveLength(2);
+      expect(new Set(started).size).toBe(2);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
+  it('runs the controller only in the replica holding the lease', async () => {
+    const opts = {
+      kubeConfig: cluster.operatorConfig,
+      image: IMAGE,
+      metrics: false as const,
+      logger: createLogger('silent'),
+      leaderElection: { namespace: OPERATOR_NAMESPACE, leaseName: 'operator-ha', leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 },
+    };
+    const one = await startOperator({ ...opts, identity: 'op-1' });
+    const two = await startOperator({ ...opts, identity: 'op-2' });
+    try {
+      await waitFor('one leader', async () => one.isLeader() || two.isLeader());
+      await new Promise((r) => setTimeout(r, 600));
+      expect([one.isLeader(), two.isLeader()].filter(Boolean)).toHaveLength(1);
+      const follower = one.isLeader() ? two : one;
+      expect(follower.metrics.leader.get()).toBe(0);
+      expect(follower.controller.reconcileCount).toBe(0);
+    } finally {
+      await one.close();
+      await two.close();
+    }
   });
 });
