@@ -67,7 +67,9 @@ describe('IdP faults', () => {
     expect(anon.status).toBe(401);
     await minter.startJwks();
     expect(
-      await until(async () => (await post(proxy.url, CALL, { headers: auth, dispatcher: agent })).status === 200),
+      await until(
+        async () => (await post(proxy.url, CALL, { headers: auth, dispatcher: agent })).status === 200,
+      ),
     ).toBe(true);
     await agent.close();
     await proxy.close();
@@ -181,7 +183,9 @@ describe('IdP faults', () => {
       const failed = await post(proxy.url, CALL, { headers: auth, dispatcher: agent });
       expectUnavailable(failed);
       expect(failed.text).not.toContain('sts exploded');
-      expect(upstream.rpcRequests('tools/call').some((r) => r.headers.authorization !== undefined)).toBe(false);
+      expect(upstream.rpcRequests('tools/call').some((r) => r.headers.authorization !== undefined)).toBe(
+        false,
+      );
       stsStatus = 200;
       upstream.clearRequests();
       const ok = await post(proxy.url, CALL, { headers: auth, dispatcher: agent });
