@@ -8,7 +8,14 @@ export class KubeApiError extends BastionError {
   /** `reason` of the API's Status object (`NotFound`, `Conflict`, `Invalid`, `Forbidden`, ...). */
   readonly reason: string;
 
-  constructor(method: string, path: string, status: number, reason: string, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    method: string,
+    path: string,
+    status: number,
+    reason: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${method} ${path}: ${status || 'unreachable'} ${reason}: ${detail}`, options);
     this.status = status;
     this.reason = reason;

@@ -23,22 +23,44 @@ const program = new Command()
   .name('bastion-operator')
   .description('Kubernetes operator for Bastion MCPRemoteProxy resources')
   .version(VERSION)
-  .addOption(new Option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)').env('KUBECONFIG'))
-  .addOption(new Option('--image <ref>', 'proxy runner image').env('BASTION_PROXYRUNNER_IMAGE').default(DEFAULT_IMAGE))
   .addOption(
-    new Option('--image-pull-policy <policy>', 'proxy runner imagePullPolicy').choices(['Always', 'IfNotPresent', 'Never']),
+    new Option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster, then $KUBECONFIG)').env(
+      'KUBECONFIG',
+    ),
   )
-  .addOption(new Option('--namespace <ns>', 'namespace of the leader Lease').env('POD_NAMESPACE').default('bastion-system'))
+  .addOption(
+    new Option('--image <ref>', 'proxy runner image').env('BASTION_PROXYRUNNER_IMAGE').default(DEFAULT_IMAGE),
+  )
+  .addOption(
+    new Option('--image-pull-policy <policy>', 'proxy runner imagePullPolicy').choices([
+      'Always',
+      'IfNotPresent',
+      'Never',
+    ]),
+  )
+  .addOption(
+    new Option('--namespace <ns>', 'namespace of the leader Lease')
+      .env('POD_NAMESPACE')
+      .default('bastion-system'),
+  )
   .addOption(new Option('--no-leader-elect', 'run without leader election (single replica only)'))
   .addOption(new Option('--lease-name <name>', 'leader Lease name').default('bastion-operator-leader'))
-  .addOption(new Option('--metrics-bind-address <host:port>', 'metrics and health endpoint').default(hostPort('0.0.0.0:8080'), '0.0.0.0:8080').argParser(hostPort))
+  .addOption(
+    new Option('--metrics-bind-address <host:port>', 'metrics and health endpoint')
+      .default(hostPort('0.0.0.0:8080'), '0.0.0.0:8080')
+      .argParser(hostPort),
+  )
   .addOption(new Option('--cluster-domain <domain>', 'cluster DNS domain').default('cluster.local'))
   .addOption(new Option('--workers <n>', 'concurrent reconciles').default(2).argParser(positiveInt))
   .addOption(new Option('--identity <id>', 'leader election identity').env('POD_NAME'))
   .addOption(
-    new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+    new Option('--log-level <level>', 'log level')
+      .choices(['trace', 'debug', 'info', 'warn', 'error'])
+      .default('info'),
   )
-  .addOption(new Option('--dev-insecure-loopback', 'DEVELOPMENT ONLY: allow loopback remote URLs').default(false));
+  .addOption(
+    new Option('--dev-insecure-loopback', 'DEVELOPMENT ONLY: allow loopback remote URLs').default(false),
+  );
 
 program.parse();
 const opts = program.opts<{

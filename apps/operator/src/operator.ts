@@ -63,7 +63,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const log = options.logger ?? createLogger();
   const identity = options.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
   const clusterDomain = options.clusterDomain ?? 'cluster.local';
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain)) throw new TypeError('clusterDomain must be a DNS name');
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(clusterDomain))
+    throw new TypeError('clusterDomain must be a DNS name');
   const client = new KubeClient(options.kubeConfig);
   const metrics = new OperatorMetrics();
   const controller = new ProxyController({
@@ -94,7 +95,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       } else if (path === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       } else if (path === '/readyz') {
-        res.writeHead(synced ? 200 : 503, { 'content-type': 'text/plain' }).end(synced ? 'ok' : 'caches not synced');
+        res
+          .writeHead(synced ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(synced ? 'ok' : 'caches not synced');
       } else res.writeHead(404).end();
     });
     const { host, port } = options.metrics;

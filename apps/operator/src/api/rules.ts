@@ -24,7 +24,8 @@ export const proxySpecRules: readonly CrossFieldRule[] = [
     message:
       'inbound authentication must be explicit: set exactly one of oidcConfig, oidcConfigRef or anonymous: true',
     field: 'spec.oidcConfig',
-    check: (s) => [has(s, 'oidcConfig'), has(s, 'oidcConfigRef'), s.anonymous === true].filter(Boolean).length === 1,
+    check: (s) =>
+      [has(s, 'oidcConfig'), has(s, 'oidcConfigRef'), s.anonymous === true].filter(Boolean).length === 1,
   },
 ];
 

@@ -48,10 +48,9 @@ const objectName = (description: string) =>
  * Kept in the schema only so that a cross-namespace reference is reported (ConfigValid=False,
  * CrossNamespaceReference) instead of being pruned silently and resolved in the wrong namespace.
  */
-const refNamespace = z
-  .string()
-  .optional()
-  .meta({ description: 'Must be empty or the object’s own namespace: cross-namespace references are refused.' });
+const refNamespace = z.string().optional().meta({
+  description: 'Must be empty or the object’s own namespace: cross-namespace references are refused.',
+});
 
 /** A key of a Secret in the same namespace. */
 export const secretKeyRefSchema = z
@@ -123,7 +122,11 @@ export const authzSpecSchema = withRules(
         })
         .optional()
         .meta({ description: 'ConfigMap key holding Cedar policies.' }),
-      groupEntityType: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).max(63).optional(),
+      groupEntityType: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+        .max(63)
+        .optional(),
       defaultUnknownMethod: z.enum(['deny', 'allow']).default('deny'),
     })
     .meta({ description: 'Cedar authorization: inline policies or a ConfigMap reference.' }),
@@ -153,7 +156,12 @@ export const headerForwardSpecSchema = withRules(
       .optional()
       .meta({ description: 'Headers with literal values (stored in the RunConfig ConfigMap: no secrets).' }),
     fromSecret: z
-      .array(z.strictObject({ header: z.string().min(1).max(255).regex(HEADER_NAME), valueSecretRef: secretKeyRefSchema }))
+      .array(
+        z.strictObject({
+          header: z.string().min(1).max(255).regex(HEADER_NAME),
+          valueSecretRef: secretKeyRefSchema,
+        }),
+      )
       .optional()
       .meta({ description: 'Headers whose values come from Secrets (env vars via secretKeyRef).' }),
   }),
@@ -185,19 +193,20 @@ export const proxySpecSchema = withRules(
       .meta({ description: 'MCPExternalAuthConfig for the credential sent to the remote.' }),
     authz: authzSpecSchema.optional(),
     audit: auditSpecSchema.optional(),
-    toolConfigRef: localRefSchema.optional().meta({ description: 'MCPToolConfig (tool filter and overrides).' }),
+    toolConfigRef: localRefSchema
+      .optional()
+      .meta({ description: 'MCPToolConfig (tool filter and overrides).' }),
     telemetry: telemetrySpecSchema.optional(),
     headerForward: headerForwardSpecSchema.optional(),
     resources: resourcesSpecSchema.optional(),
-    podTemplateSpec: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .meta({
-        description: 'Pod template fields merged over the generated one (containers matched by name; ours is "proxy").',
-        'x-kubernetes-preserve-unknown-fields': true,
-      }),
+    podTemplateSpec: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        'Pod template fields merged over the generated one (containers matched by name; ours is "proxy").',
+      'x-kubernetes-preserve-unknown-fields': true,
+    }),
     allowPrivateEndpoint: z.boolean().default(false).meta({
-      description: 'Allow a remote in private address ranges or in-cluster names (loopback/link-local stay refused).',
+      description:
+        'Allow a remote in private address ranges or in-cluster names (loopback/link-local stay refused).',
     }),
   }),
   proxySpecRules,
@@ -208,7 +217,11 @@ export const conditionSchema = z.strictObject({
   status: z.enum(['True', 'False', 'Unknown']),
   observedGeneration: z.number().int().min(0).optional(),
   lastTransitionTime: z.string().meta({ format: 'date-time' }),
-  reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
   message: z.string().max(32768),
 });
 

@@ -41,7 +41,13 @@ export interface ControllerOptions {
   readonly watchRetryMs?: number;
 }
 
-const REF_KINDS: readonly RefKind[] = ['Secret', 'ConfigMap', 'MCPOIDCConfig', 'MCPExternalAuthConfig', 'MCPToolConfig'];
+const REF_KINDS: readonly RefKind[] = [
+  'Secret',
+  'ConfigMap',
+  'MCPOIDCConfig',
+  'MCPExternalAuthConfig',
+  'MCPToolConfig',
+];
 const CHILD_KINDS = ['ServiceAccount', 'ConfigMap', 'Service', 'Deployment'] as const;
 
 export class ProxyController {
@@ -79,14 +85,16 @@ export class ProxyController {
     for (const ev of ['add', 'update', 'delete'] as const) proxies.on(ev, (o) => this.#enqueueObject(o));
     for (const kind of REF_KINDS) {
       const inf = make(kind);
-      for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, (o) => this.#enqueueReferrers(kind, o));
+      for (const ev of ['add', 'update', 'delete'] as const)
+        inf.on(ev, (o) => this.#enqueueReferrers(kind, o));
     }
     // owned children (ConfigMaps come from the ConfigMap informer above)
     for (const kind of ['ServiceAccount', 'Service', 'Deployment'] as const) {
       const inf = make(kind, MANAGED_SELECTOR);
       for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, (o) => this.#enqueueOwner(o));
     }
-    for (const ev of ['update', 'delete'] as const) this.#informer('ConfigMap').on(ev, (o) => this.#enqueueOwner(o));
+    for (const ev of ['update', 'delete'] as const)
+      this.#informer('ConfigMap').on(ev, (o) => this.#enqueueOwner(o));
   }
 
   /** Start the informers and wait until every cache holds a full list. */
@@ -157,7 +165,10 @@ export class ProxyController {
         if (isTransient(err)) {
           const delay = this.#queue.addRateLimited(key);
           this.#o.metrics.reconciles.inc({ result: 'requeue' });
-          this.#o.log.warn({ namespace, name, err: (err as Error).message, retryInMs: delay }, 'Reconcile failed, will retry');
+          this.#o.log.warn(
+            { namespace, name, err: (err as Error).message, retryInMs: delay },
+            'Reconcile failed, will retry',
+          );
         } else {
           this.#o.metrics.reconciles.inc({ result: 'error' });
           this.#o.log.error({ namespace, name, err: (err as Error).message }, 'Reconcile failed');
@@ -215,7 +226,14 @@ export class ProxyController {
     log: Logger,
   ): Promise<void> {
     const previous = proxy.status as ProxyStatus | undefined;
-    const status = computeStatus(proxy.metadata.generation ?? 0, previous, desired, deployment, new Date(), applyError);
+    const status = computeStatus(
+      proxy.metadata.generation ?? 0,
+      previous,
+      desired,
+      deployment,
+      new Date(),
+      applyError,
+    );
     if (statusEqual(previous, status)) return;
     const { namespace, name } = proxy.metadata;
     // merge patch replaces the whole conditions list: this controller owns every condition

@@ -12,7 +12,12 @@ export class EventRecorder {
     private readonly log: { warn(o: Record<string, unknown>, m: string): void },
   ) {}
 
-  async record(proxy: ProxyObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  async record(
+    proxy: ProxyObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const { name, namespace, uid, resourceVersion } = proxy.metadata;
     try {
@@ -20,7 +25,14 @@ export class EventRecorder {
         apiVersion: 'v1',
         kind: 'Event',
         metadata: { name: `${name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
-        involvedObject: { apiVersion: proxy.apiVersion, kind: proxy.kind, name, namespace, uid, resourceVersion },
+        involvedObject: {
+          apiVersion: proxy.apiVersion,
+          kind: proxy.kind,
+          name,
+          namespace,
+          uid,
+          resourceVersion,
+        },
         type,
         reason,
         message: message.slice(0, 1024),

@@ -16,7 +16,10 @@ export interface LeaderElectionOptions {
   readonly retryPeriodMs?: number;
   readonly onStartedLeading: () => void;
   readonly onStoppedLeading: () => void;
-  readonly log: { info(o: Record<string, unknown>, m: string): void; warn(o: Record<string, unknown>, m: string): void };
+  readonly log: {
+    info(o: Record<string, unknown>, m: string): void;
+    warn(o: Record<string, unknown>, m: string): void;
+  };
 }
 
 interface LeaseSpec {
@@ -34,7 +37,9 @@ interface Lease {
 const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 
 export class LeaderElector {
-  readonly #o: Required<Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log' | 'client'>> &
+  readonly #o: Required<
+    Omit<LeaderElectionOptions, 'onStartedLeading' | 'onStoppedLeading' | 'log' | 'client'>
+  > &
     LeaderElectionOptions;
   #leading = false;
   #stopped = false;
@@ -47,8 +52,10 @@ export class LeaderElector {
     const renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     const retryPeriodMs = options.retryPeriodMs ?? 2_000;
     if (!options.identity) throw new TypeError('identity is required');
-    if (!(leaseDurationMs > renewDeadlineMs)) throw new TypeError('leaseDurationMs must be greater than renewDeadlineMs');
-    if (!(renewDeadlineMs > retryPeriodMs)) throw new TypeError('renewDeadlineMs must be greater than retryPeriodMs');
+    if (!(leaseDurationMs > renewDeadlineMs))
+      throw new TypeError('leaseDurationMs must be greater than renewDeadlineMs');
+    if (!(renewDeadlineMs > retryPeriodMs))
+      throw new TypeError('renewDeadlineMs must be greater than retryPeriodMs');
     this.#o = { ...options, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
   }
 
@@ -76,7 +83,13 @@ export class LeaderElector {
           const now = microTime(new Date());
           await this.#o.client.replace('Lease', this.#o.namespace, this.#o.name, {
             ...lease,
-            spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+            spec: {
+              ...lease.spec,
+              holderIdentity: null,
+              leaseDurationSeconds: 1,
+              renewTime: now,
+              acquireTime: now,
+            },
           });
         }
       } catch (err) {
@@ -99,7 +112,10 @@ export class LeaderElector {
       this.#lastRenew = now;
       if (!this.#leading) {
         this.#leading = true;
-        this.#o.log.info({ lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity }, 'Acquired leader lease');
+        this.#o.log.info(
+          { lease: `${this.#o.namespace}/${this.#o.name}`, identity: this.#o.identity },
+          'Acquired leader lease',
+        );
         this.#o.onStartedLeading();
       }
     } else if (this.#leading && now - this.#lastRenew > this.#o.renewDeadlineMs) {

@@ -33,16 +33,28 @@ interface DeploymentStatusShape {
 }
 
 /** DeploymentAvailable from the Deployment's Available condition and its observedGeneration. */
-export function deploymentAvailability(deployment: KubeObject | undefined, applyError?: string): ConditionValue {
+export function deploymentAvailability(
+  deployment: KubeObject | undefined,
+  applyError?: string,
+): ConditionValue {
   if (applyError) return { status: 'False', reason: 'ApplyFailed', message: applyError };
-  if (!deployment) return { status: 'False', reason: 'DeploymentNotFound', message: 'the Deployment does not exist yet' };
+  if (!deployment)
+    return { status: 'False', reason: 'DeploymentNotFound', message: 'the Deployment does not exist yet' };
   const st = (deployment.status ?? {}) as DeploymentStatusShape;
   const generation = deployment.metadata?.generation ?? 0;
   if ((st.observedGeneration ?? 0) < generation)
-    return { status: 'False', reason: 'RolloutPending', message: 'the Deployment controller has not observed the latest spec yet' };
+    return {
+      status: 'False',
+      reason: 'RolloutPending',
+      message: 'the Deployment controller has not observed the latest spec yet',
+    };
   const progressing = st.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.status === 'False')
-    return { status: 'False', reason: progressing.reason ?? 'ProgressDeadlineExceeded', message: progressing.message ?? 'rollout stalled' };
+    return {
+      status: 'False',
+      reason: progressing.reason ?? 'ProgressDeadlineExceeded',
+      message: progressing.message ?? 'rollout stalled',
+    };
   const available = st.conditions?.find((c) => c.type === 'Available');
   if (available?.status !== 'True')
     return {
@@ -79,14 +91,25 @@ export function computeStatus(
       message: 'the operator does not probe remotes; the proxy’s /ready endpoint reports reachability',
     },
   };
-  const blocking = (['ReferencesResolved', 'ConfigValid', 'AuthConfigured', 'DeploymentAvailable'] as const).find(
-    (t) => values[t].status !== 'True',
-  );
+  const blocking = (
+    ['ReferencesResolved', 'ConfigValid', 'AuthConfigured', 'DeploymentAvailable'] as const
+  ).find((t) => values[t].status !== 'True');
   values.Ready = blocking
-    ? { status: 'False', reason: NOT_READY_REASON[blocking], message: `${blocking}: ${values[blocking].message}` }
-    : { status: 'True', reason: 'ProxyReady', message: 'the proxy is configured and its Deployment is available' };
-  const failed = (['ConfigValid', 'ReferencesResolved', 'AuthConfigured'] as const).some((t) => values[t].status === 'False');
-  const phase: ProxyStatus['phase'] = values.Ready.status === 'True' ? 'Ready' : failed ? 'Failed' : 'Pending';
+    ? {
+        status: 'False',
+        reason: NOT_READY_REASON[blocking],
+        message: `${blocking}: ${values[blocking].message}`,
+      }
+    : {
+        status: 'True',
+        reason: 'ProxyReady',
+        message: 'the proxy is configured and its Deployment is available',
+      };
+  const failed = (['ConfigValid', 'ReferencesResolved', 'AuthConfigured'] as const).some(
+    (t) => values[t].status === 'False',
+  );
+  const phase: ProxyStatus['phase'] =
+    values.Ready.status === 'True' ? 'Ready' : failed ? 'Failed' : 'Pending';
   const conditions: Condition[] = CONDITION_TYPES.map((type) => {
     const v = values[type];
     const old = previous?.conditions?.find((c) => c.type === type);
@@ -96,7 +119,8 @@ export function computeStatus(
       reason: v.reason,
       message: v.message.slice(0, 32768),
       observedGeneration: generation,
-      lastTransitionTime: old && old.status === v.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      lastTransitionTime:
+        old && old.status === v.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     };
   });
   const status: ProxyStatus = { phase, url: desired.url, observedGeneration: generation, conditions };
@@ -108,7 +132,12 @@ export function computeStatus(
 /** Equal apart from lastTransitionTime of conditions whose status did not change. */
 export function statusEqual(a: ProxyStatus | undefined, b: ProxyStatus): boolean {
   if (!a) return false;
-  if (a.phase !== b.phase || a.url !== b.url || a.observedGeneration !== b.observedGeneration || a.configHash !== b.configHash)
+  if (
+    a.phase !== b.phase ||
+    a.url !== b.url ||
+    a.observedGeneration !== b.observedGeneration ||
+    a.configHash !== b.configHash
+  )
     return false;
   const ac = a.conditions ?? [];
   const bc = b.conditions ?? [];

@@ -13,7 +13,9 @@ if (mode === 'write') {
 } else {
   const stale = await staleCrdFiles(dir);
   if (stale.length > 0) {
-    process.stderr.write(`CRD files out of date (run: npm run crds -w @bastion-mcp/operator):\n  ${stale.join('\n  ')}\n`);
+    process.stderr.write(
+      `CRD files out of date (run: npm run crds -w @bastion-mcp/operator):\n  ${stale.join('\n  ')}\n`,
+    );
     process.exit(1);
   }
   process.stdout.write('CRD files are up to date\n');

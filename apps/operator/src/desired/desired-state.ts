@@ -23,7 +23,14 @@ import { foreignNamespaces } from './foreign-namespaces.js';
 import { remoteUrlRefusal } from './remote-url.js';
 import { resolveReferences } from './resolve.js';
 import { buildRunConfig, type SecretEnv } from './runconfig.js';
-import type { ConditionValue, DesiredOptions, KubeObject, ProxyObject, Reference, RefLookup } from './types.js';
+import type {
+  ConditionValue,
+  DesiredOptions,
+  KubeObject,
+  ProxyObject,
+  Reference,
+  RefLookup,
+} from './types.js';
 import { describeZodIssues } from './zod-issues.js';
 
 export const DEFAULT_RESOURCES = {
@@ -78,7 +85,11 @@ export function desiredState(proxy: ProxyObject, lookup: RefLookup, options: Des
       url,
       references: [],
       conditions: {
-        ConfigValid: cond('False', 'CrossNamespaceReference', `cross-namespace references are refused: ${foreign.join('; ')}`),
+        ConfigValid: cond(
+          'False',
+          'CrossNamespaceReference',
+          `cross-namespace references are refused: ${foreign.join('; ')}`,
+        ),
         AuthConfigured: NOT_EVALUATED,
         ReferencesResolved: NOT_EVALUATED,
       },
@@ -89,7 +100,11 @@ export function desiredState(proxy: ProxyObject, lookup: RefLookup, options: Des
     resolution.missing.length > 0
       ? cond('False', 'ReferenceNotFound', resolution.missing.join('; '))
       : resolution.invalid.length > 0
-        ? cond('False', 'ReferenceInvalid', resolution.invalid.map((i) => `${i.kind} "${i.name}": ${i.message}`).join('; '))
+        ? cond(
+            'False',
+            'ReferenceInvalid',
+            resolution.invalid.map((i) => `${i.kind} "${i.name}": ${i.message}`).join('; '),
+          )
         : cond('True', 'Resolved', describeResolved(resolution.references));
   const authCondition = authConditionFor(spec, resolution);
 
@@ -176,11 +191,24 @@ function describeResolved(refs: readonly Reference[]): string {
 function authConditionFor(spec: ProxySpec, resolution: ReturnType<typeof resolveReferences>): ConditionValue {
   if (spec.anonymous === true && !spec.oidcConfig && !spec.oidcConfigRef)
     return cond('True', 'Anonymous', 'inbound authentication explicitly disabled (anonymous: true)');
-  if (spec.oidcConfig) return cond('True', 'OIDC', `tokens from ${spec.oidcConfig.issuer} with audience ${spec.oidcConfig.audience}`);
+  if (spec.oidcConfig)
+    return cond(
+      'True',
+      'OIDC',
+      `tokens from ${spec.oidcConfig.issuer} with audience ${spec.oidcConfig.audience}`,
+    );
   if (spec.oidcConfigRef) {
     if (resolution.oidcConfig)
-      return cond('True', 'OIDC', `tokens from ${resolution.oidcConfig.issuer} (MCPOIDCConfig "${spec.oidcConfigRef.name}")`);
-    return cond('False', 'OIDCConfigUnavailable', `MCPOIDCConfig "${spec.oidcConfigRef.name}" is missing or invalid`);
+      return cond(
+        'True',
+        'OIDC',
+        `tokens from ${resolution.oidcConfig.issuer} (MCPOIDCConfig "${spec.oidcConfigRef.name}")`,
+      );
+    return cond(
+      'False',
+      'OIDCConfigUnavailable',
+      `MCPOIDCConfig "${spec.oidcConfigRef.name}" is missing or invalid`,
+    );
   }
   return cond('False', 'AuthNotConfigured', 'no inbound authentication configured');
 }
@@ -233,7 +261,8 @@ function buildChildren(
   const servicePorts: Array<Record<string, unknown>> = [
     { name: 'http', port: spec.port, targetPort: 'http', protocol: 'TCP' },
   ];
-  if (prometheus) servicePorts.push({ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' });
+  if (prometheus)
+    servicePorts.push({ name: 'metrics', port: METRICS_PORT, targetPort: 'metrics', protocol: 'TCP' });
   const service: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -241,7 +270,9 @@ function buildChildren(
     spec: { type: 'ClusterIP', selector: selectorLabels(name), ports: servicePorts },
   };
 
-  const containerPorts: Array<Record<string, unknown>> = [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }];
+  const containerPorts: Array<Record<string, unknown>> = [
+    { name: 'http', containerPort: spec.port, protocol: 'TCP' },
+  ];
   if (prometheus) containerPorts.push({ name: 'metrics', containerPort: METRICS_PORT, protocol: 'TCP' });
   const container = {
     name: CONTAINER_NAME,
@@ -268,8 +299,18 @@ function buildChildren(
       seccompProfile: { type: 'RuntimeDefault' },
     },
     startupProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 2, failureThreshold: 30 },
-    livenessProbe: { httpGet: { path: '/health', port: 'http' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
-    readinessProbe: { httpGet: { path: '/ready', port: 'http' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+    livenessProbe: {
+      httpGet: { path: '/health', port: 'http' },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
+    readinessProbe: {
+      httpGet: { path: '/ready', port: 'http' },
+      periodSeconds: 5,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    },
     volumeMounts: [
       { name: 'runconfig', mountPath: RUNCONFIG_DIR, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
@@ -294,7 +335,10 @@ function buildChildren(
       terminationGracePeriodSeconds: 30,
       containers: [container],
       volumes: [
-        { name: 'runconfig', configMap: { name: names.configMap, items: [{ key: RUNCONFIG_KEY, path: RUNCONFIG_KEY }] } },
+        {
+          name: 'runconfig',
+          configMap: { name: names.configMap, items: [{ key: RUNCONFIG_KEY, path: RUNCONFIG_KEY }] },
+        },
         { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
       ],
     },

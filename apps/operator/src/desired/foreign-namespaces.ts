@@ -5,7 +5,8 @@ export function foreignNamespaces(value: unknown, own: string, path = 'spec'): s
   const out: string[] = [];
   for (const [k, v] of Object.entries(value)) {
     if (k === 'podTemplateSpec') continue;
-    if (k === 'namespace' && typeof v === 'string' && v !== '' && v !== own) out.push(`${path}.namespace is "${v}"`);
+    if (k === 'namespace' && typeof v === 'string' && v !== '' && v !== own)
+      out.push(`${path}.namespace is "${v}"`);
     else out.push(...foreignNamespaces(v, own, `${path}.${k}`));
   }
   return out;

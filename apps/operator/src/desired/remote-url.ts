@@ -25,7 +25,12 @@ function classify(host: string): AddressClass {
     if (a === 127) return 'loopback';
     if (a === 0) return 'unspecified';
     if (a === 169 && b === 254) return 'link-local';
-    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127))
+    if (
+      a === 10 ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127)
+    )
       return 'private';
     return 'public';
   }
@@ -72,7 +77,8 @@ export function remoteUrlRefusal(raw: string, policy: RemoteUrlPolicy): string |
     return 'not a valid URL';
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'only http and https are allowed';
-  if (url.username || url.password) return 'credentials in the URL are not allowed (use externalAuthConfigRef)';
+  if (url.username || url.password)
+    return 'credentials in the URL are not allowed (use externalAuthConfigRef)';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const cls = classify(host);
   if (cls === 'loopback') return policy.allowLoopback ? undefined : 'loopback addresses are never allowed';

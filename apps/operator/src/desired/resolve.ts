@@ -53,9 +53,16 @@ export function resolveReferences(spec: ProxySpec, lookup: RefLookup): Resolutio
     const obj = ref('Secret', s.name);
     if (!obj) return;
     res.versions.push(`Secret/${s.name}=${stamp(obj)}`);
-    if (obj.data?.[s.key] === undefined) res.missing.push(`Secret "${s.name}" has no key "${s.key}" (${what})`);
+    if (obj.data?.[s.key] === undefined)
+      res.missing.push(`Secret "${s.name}" has no key "${s.key}" (${what})`);
   };
-  const config = <T>(kind: Reference['kind'], name: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }): T | undefined => {
+  const config = <T>(
+    kind: Reference['kind'],
+    name: string,
+    schema: {
+      safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError };
+    },
+  ): T | undefined => {
     const obj = ref(kind, name);
     if (!obj) return undefined;
     res.versions.push(`${kind}/${name}=${stamp(obj)}`);
@@ -66,13 +73,18 @@ export function resolveReferences(spec: ProxySpec, lookup: RefLookup): Resolutio
     }
     const foreign = foreignNamespaces(obj.spec, obj.metadata?.namespace ?? '');
     if (foreign.length > 0) {
-      res.invalid.push({ kind, name, message: `cross-namespace references are refused: ${foreign.join('; ')}` });
+      res.invalid.push({
+        kind,
+        name,
+        message: `cross-namespace references are refused: ${foreign.join('; ')}`,
+      });
       return undefined;
     }
     return parsed.data;
   };
 
-  if (spec.oidcConfig?.clientSecretRef) secretKey(spec.oidcConfig.clientSecretRef, 'oidcConfig.clientSecretRef');
+  if (spec.oidcConfig?.clientSecretRef)
+    secretKey(spec.oidcConfig.clientSecretRef, 'oidcConfig.clientSecretRef');
   if (spec.oidcConfigRef) {
     const oidc = config('MCPOIDCConfig', spec.oidcConfigRef.name, oidcConfigSpecSchema);
     if (oidc) {
@@ -85,7 +97,10 @@ export function resolveReferences(spec: ProxySpec, lookup: RefLookup): Resolutio
     const ext = config('MCPExternalAuthConfig', name, externalAuthSpecSchema);
     if (ext) {
       res.externalAuth = ext;
-      const s = ext.tokenExchange?.clientSecretRef ?? ext.clientCredentials?.clientSecretRef ?? ext.headerInjection?.valueSecretRef;
+      const s =
+        ext.tokenExchange?.clientSecretRef ??
+        ext.clientCredentials?.clientSecretRef ??
+        ext.headerInjection?.valueSecretRef;
       if (s) secretKey(s, `MCPExternalAuthConfig ${name}`);
     }
   }
@@ -99,12 +114,13 @@ export function resolveReferences(spec: ProxySpec, lookup: RefLookup): Resolutio
     if (cm) {
       res.versions.push(`ConfigMap/${name}=${stamp(cm)}`);
       const text = cm.data?.[key];
-      if (text === undefined) res.missing.push(`ConfigMap "${name}" has no key "${key}" (authz.configMapRef)`);
+      if (text === undefined)
+        res.missing.push(`ConfigMap "${name}" has no key "${key}" (authz.configMapRef)`);
       else res.authzPolicyText = text;
     }
   }
-  spec.headerForward?.fromSecret?.forEach((h, i) =>
-    secretKey(h.valueSecretRef, `headerForward.fromSecret[${i}] ${h.header}`),
-  );
+  for (const [i, h] of (spec.headerForward?.fromSecret ?? []).entries()) {
+    secretKey(h.valueSecretRef, `headerForward.fromSecret[${i}] ${h.header}`);
+  }
   return res;
 }

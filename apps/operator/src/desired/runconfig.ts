@@ -3,7 +3,13 @@
  * references, plus the environment variables (all `secretKeyRef`) the RunConfig names.
  */
 import type { RunConfigInput } from '@bastion-mcp/runner';
-import type { ExternalAuthSpec, OidcConfigSpec, ProxySpec, SecretKeyRef, ToolConfigSpec } from '../api/schemas.js';
+import type {
+  ExternalAuthSpec,
+  OidcConfigSpec,
+  ProxySpec,
+  SecretKeyRef,
+  ToolConfigSpec,
+} from '../api/schemas.js';
 import { ENV, METRICS_PORT } from './names.js';
 
 export interface SecretEnv {
@@ -62,7 +68,8 @@ export function buildRunConfig(input: RunConfigInputs): BuiltRunConfig {
 
   // inbound authentication
   const inline = spec.oidcConfig;
-  const shared = spec.oidcConfigRef && input.oidcConfig ? { ...input.oidcConfig, ...spec.oidcConfigRef } : undefined;
+  const shared =
+    spec.oidcConfigRef && input.oidcConfig ? { ...input.oidcConfig, ...spec.oidcConfigRef } : undefined;
   const oidc = inline ?? shared;
   if (oidc) {
     if (oidc.clientSecretRef) env.push({ name: ENV.oidcClientSecret, secret: oidc.clientSecretRef });
@@ -143,7 +150,8 @@ export function buildRunConfig(input: RunConfigInputs): BuiltRunConfig {
 
   // policies, audit, tools
   if (spec.authz) {
-    const policies = spec.authz.policies ?? (input.authzPolicyText !== undefined ? [input.authzPolicyText] : []);
+    const policies =
+      spec.authz.policies ?? (input.authzPolicyText !== undefined ? [input.authzPolicyText] : []);
     rc.authz = definedOnly({
       policies,
       groupEntityType: spec.authz.groupEntityType,

@@ -40,7 +40,8 @@ export class KubeClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     this.requestCounts.set(method, (this.requestCounts.get(method) ?? 0) + 1);
     const url = new URL(this.#server.pathname.replace(/\/$/, '') + path, this.#server);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const reqOptions: https.RequestOptions = {
       method,
@@ -51,7 +52,10 @@ export class KubeClient {
       headers: {
         accept: 'application/json',
         ...(body !== undefined
-          ? { 'content-type': options.contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) }
+          ? {
+              'content-type': options.contentType ?? 'application/json',
+              'content-length': Buffer.byteLength(body),
+            }
           : {}),
       },
     };
@@ -61,7 +65,9 @@ export class KubeClient {
       const req = transport.request(reqOptions, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(new KubeApiError(method, path, 0, 'NetworkError', err.message, { cause: err })));
+        res.on('error', (err) =>
+          reject(new KubeApiError(method, path, 0, 'NetworkError', err.message, { cause: err })),
+        );
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
@@ -73,11 +79,15 @@ export class KubeClient {
           }
           if (status >= 200 && status < 300) return resolve(parsed as T);
           const st = (parsed ?? {}) as { reason?: string; message?: string };
-          reject(new KubeApiError(method, path, status, st.reason ?? 'Unknown', st.message ?? text.slice(0, 300)));
+          reject(
+            new KubeApiError(method, path, status, st.reason ?? 'Unknown', st.message ?? text.slice(0, 300)),
+          );
         });
       });
       req.setTimeout(options.timeoutMs ?? this.#timeoutMs, () => req.destroy(new Error('request timed out')));
-      req.on('error', (err) => reject(new KubeApiError(method, path, 0, 'NetworkError', err.message, { cause: err })));
+      req.on('error', (err) =>
+        reject(new KubeApiError(method, path, 0, 'NetworkError', err.message, { cause: err })),
+      );
       req.end(body);
     });
   }
@@ -103,7 +113,12 @@ export class KubeClient {
   }
 
   /** Server-side apply of a full desired object, owned by `fieldManager`. */
-  apply<T = KubeObject>(kind: KnownKind, obj: KubeObject, fieldManager: string, subresource?: string): Promise<T> {
+  apply<T = KubeObject>(
+    kind: KnownKind,
+    obj: KubeObject,
+    fieldManager: string,
+    subresource?: string,
+  ): Promise<T> {
     const ns = obj.metadata?.namespace;
     const name = obj.metadata?.name;
     if (!ns || !name) throw new TypeError('apply: metadata.namespace and metadata.name are required');
@@ -115,7 +130,13 @@ export class KubeClient {
   }
 
   /** JSON merge patch (RFC 7386), e.g. of the status subresource. */
-  mergePatch<T = KubeObject>(kind: KnownKind, namespace: string, name: string, patch: unknown, subresource?: string): Promise<T> {
+  mergePatch<T = KubeObject>(
+    kind: KnownKind,
+    namespace: string,
+    name: string,
+    patch: unknown,
+    subresource?: string,
+  ): Promise<T> {
     return this.request<T>('PATCH', resourcePath(kind, namespace, name, subresource), {
       body: patch,
       contentType: 'application/merge-patch+json',

@@ -28,7 +28,12 @@ export const RESOURCES = {
 export type KnownKind = keyof typeof RESOURCES;
 
 /** `/api/v1/namespaces/ns/secrets/name/status` style path; omit namespace for all namespaces. */
-export function resourcePath(kind: KnownKind, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  kind: KnownKind,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const info: ResourceInfo = RESOURCES[kind];
   const prefix = info.apiVersion.includes('/') ? `/apis/${info.apiVersion}` : `/api/${info.apiVersion}`;
   let path = prefix;

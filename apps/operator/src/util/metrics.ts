@@ -64,9 +64,7 @@ export class Histogram implements Metric {
       s = { buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
       this.#series.set(k, s);
     }
-    this.bounds.forEach((b, i) => {
-      if (value <= b && s) s.buckets[i] = (s.buckets[i] ?? 0) + 1;
-    });
+    for (const [i, b] of this.bounds.entries()) if (value <= b) s.buckets[i] = (s.buckets[i] ?? 0) + 1;
     s.sum += value;
     s.count += 1;
   }
@@ -74,7 +72,8 @@ export class Histogram implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [k, s] of this.#series) {
       const sep = k ? `${k},` : '';
-      this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.buckets[i]}`));
+      for (const [i, b] of this.bounds.entries())
+        lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.buckets[i]}`);
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${k ? `{${k}}` : ''} ${s.sum}`);
       lines.push(`${this.name}_count${k ? `{${k}}` : ''} ${s.count}`);
@@ -85,16 +84,33 @@ export class Histogram implements Metric {
 
 /** The operator's metrics. */
 export class OperatorMetrics {
-  readonly reconciles = new Counter('bastion_operator_reconcile_total', 'Reconciles by result (success, error, requeue).');
-  readonly reconcileSeconds = new Histogram('bastion_operator_reconcile_duration_seconds', 'Reconcile duration.');
+  readonly reconciles = new Counter(
+    'bastion_operator_reconcile_total',
+    'Reconciles by result (success, error, requeue).',
+  );
+  readonly reconcileSeconds = new Histogram(
+    'bastion_operator_reconcile_duration_seconds',
+    'Reconcile duration.',
+  );
   readonly applies = new Counter('bastion_operator_apply_total', 'Server-side applies by kind and result.');
-  readonly statusWrites = new Counter('bastion_operator_status_updates_total', 'Status writes of MCPRemoteProxy objects.');
+  readonly statusWrites = new Counter(
+    'bastion_operator_status_updates_total',
+    'Status writes of MCPRemoteProxy objects.',
+  );
   readonly queueDepth = new Gauge('bastion_operator_workqueue_depth', 'Keys waiting in the work queue.');
   readonly leader = new Gauge('bastion_operator_leader', '1 while this replica holds the leader lease.');
   readonly proxies = new Gauge('bastion_operator_proxies', 'MCPRemoteProxy objects by phase.');
 
   render(): string {
-    return `${[this.reconciles, this.reconcileSeconds, this.applies, this.statusWrites, this.queueDepth, this.leader, this.proxies]
+    return `${[
+      this.reconciles,
+      this.reconcileSeconds,
+      this.applies,
+      this.statusWrites,
+      this.queueDepth,
+      this.leader,
+      this.proxies,
+    ]
       .map((m) => m.render())
       .join('\n')}\n`;
   }

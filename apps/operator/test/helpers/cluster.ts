@@ -57,7 +57,11 @@ const NAMESPACED: Record<string, string> = {
 };
 
 /** Server-side apply of any manifest the tests need, as admin. */
-export async function applyManifest(client: KubeClient, obj: Record<string, unknown>, namespace?: string): Promise<unknown> {
+export async function applyManifest(
+  client: KubeClient,
+  obj: Record<string, unknown>,
+  namespace?: string,
+): Promise<unknown> {
   const kind = String(obj.kind);
   const meta = obj.metadata as { name: string; namespace?: string };
   let base = CLUSTER_SCOPED[kind];
@@ -87,7 +91,11 @@ export async function readManifests(relPath: string): Promise<Record<string, unk
     .filter((d): d is Record<string, unknown> => !!d);
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -97,7 +105,8 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -162,13 +171,14 @@ export async function startCluster(): Promise<TestCluster> {
     for (const m of await readManifests(file)) await applyManifest(admin, m, OPERATOR_NAMESPACE);
   }
   await waitFor('CRDs established', async () => {
-    const list = await admin.request<{ items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }> }>(
-      'GET',
-      CLUSTER_SCOPED.CustomResourceDefinition as string,
-    );
+    const list = await admin.request<{
+      items: Array<{ status?: { conditions?: Array<{ type: string; status: string }> } }>;
+    }>('GET', CLUSTER_SCOPED.CustomResourceDefinition as string);
     return (
       list.items.length === 4 &&
-      list.items.every((c) => c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'))
+      list.items.every((c) =>
+        c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
+      )
     );
   });
   return { admin, adminConfig, operatorConfig, dir, down };

@@ -3,7 +3,11 @@ import { GROUP_VERSION, type ProxySpecInput } from '../../src/api/schemas.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { applyManifest, waitFor } from './cluster.js';
 
-export function proxy(namespace: string, name: string, spec: Partial<ProxySpecInput> & Record<string, unknown>) {
+export function proxy(
+  namespace: string,
+  name: string,
+  spec: Partial<ProxySpecInput> & Record<string, unknown>,
+) {
   return { apiVersion: GROUP_VERSION, kind: 'MCPRemoteProxy', metadata: { name, namespace }, spec };
 }
 
@@ -71,8 +75,16 @@ export async function waitForProxy(
 }
 
 /** What the Deployment controller + kubelet would write: the rollout is complete and available. */
-export async function markDeploymentAvailable(admin: KubeClient, namespace: string, name: string): Promise<void> {
-  const d = await admin.get<{ metadata: { generation: number }; spec: { replicas?: number } }>('Deployment', namespace, name);
+export async function markDeploymentAvailable(
+  admin: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  const d = await admin.get<{ metadata: { generation: number }; spec: { replicas?: number } }>(
+    'Deployment',
+    namespace,
+    name,
+  );
   const replicas = d.spec.replicas ?? 1;
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   await admin.mergePatch(
@@ -87,8 +99,22 @@ export async function markDeploymentAvailable(admin: KubeClient, namespace: stri
         readyReplicas: replicas,
         availableReplicas: replicas,
         conditions: [
-          { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'ok', lastUpdateTime: now, lastTransitionTime: now },
-          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: 'ok', lastUpdateTime: now, lastTransitionTime: now },
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: 'ok',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+          },
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetAvailable',
+            message: 'ok',
+            lastUpdateTime: now,
+            lastTransitionTime: now,
+          },
         ],
       },
     },
@@ -97,9 +123,11 @@ export async function markDeploymentAvailable(admin: KubeClient, namespace: stri
 }
 
 export async function listEvents(admin: KubeClient, namespace: string, involvedName: string) {
-  const list = await admin.list<{ reason: string; type: string; message: string; involvedObject: { name: string } }>(
-    'Event',
-    namespace,
-  );
+  const list = await admin.list<{
+    reason: string;
+    type: string;
+    message: string;
+    involvedObject: { name: string };
+  }>('Event', namespace);
   return list.items.filter((e) => e.involvedObject.name === involvedName);
 }

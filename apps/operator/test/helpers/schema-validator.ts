@@ -24,7 +24,11 @@ function makeAjv(): Ajv {
   ajv.addKeyword({
     keyword: 'x-kubernetes-validations',
     errors: true,
-    validate: function celTwin(this: unknown, rules: Array<{ rule: string; message: string }>, data: unknown) {
+    validate: function celTwin(
+      this: unknown,
+      rules: Array<{ rule: string; message: string }>,
+      data: unknown,
+    ) {
       const errors: Partial<ErrorObject>[] = [];
       for (const r of rules) {
         const twin = allRules.get(r.rule);

@@ -34,7 +34,11 @@ type Dep = KubeObject & {
     replicas?: number;
     template: {
       metadata: { annotations: Record<string, string> };
-      spec: { containers: Array<{ env: Array<{ name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }> }> };
+      spec: {
+        containers: Array<{
+          env: Array<{ name: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>;
+        }>;
+      };
     };
   };
 };
@@ -65,7 +69,8 @@ const apply = (obj: Record<string, unknown>) => {
   const kind = obj.kind as KnownKind;
   return cluster.admin.apply(kind, obj as KubeObject, 'test-admin');
 };
-const get = <T = KubeObject>(kind: KnownKind, ns: string, name: string) => cluster.admin.get<T>(kind, ns, name);
+const get = <T = KubeObject>(kind: KnownKind, ns: string, name: string) =>
+  cluster.admin.get<T>(kind, ns, name);
 const exists = (kind: KnownKind, ns: string, name: string) =>
   get(kind, ns, name).then(
     () => true,
@@ -103,7 +108,13 @@ describe('MCPRemoteProxy lifecycle', () => {
         toolConfigRef: { name: 'tools' },
       }),
     );
-    const p = await waitForProxy(cluster.admin, ns, name, 'configured', (x) => condition(x, 'ConfigValid')?.status === 'True');
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      name,
+      'configured',
+      (x) => condition(x, 'ConfigValid')?.status === 'True',
+    );
     for (const [kind, child] of [
       ['ServiceAccount', names.serviceAccount],
       ['ConfigMap', names.configMap],
@@ -112,7 +123,13 @@ describe('MCPRemoteProxy lifecycle', () => {
     ] as const) {
       const obj = await waitFor(`${kind} ${child}`, () => get(kind, ns, child).catch(() => undefined));
       expect(obj.metadata?.ownerReferences).toEqual([
-        expect.objectContaining({ kind: 'MCPRemoteProxy', name, uid: p.metadata.uid, controller: true, blockOwnerDeletion: true }),
+        expect.objectContaining({
+          kind: 'MCPRemoteProxy',
+          name,
+          uid: p.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        }),
       ]);
     }
     const cm = await get('ConfigMap', ns, names.configMap);
@@ -176,7 +193,13 @@ describe('MCPRemoteProxy lifecycle', () => {
         toolConfigRef: { name: 'tools' },
       }),
     );
-    const p = await waitForProxy(cluster.admin, ns, name, 'new generation', (x) => !!x.status?.configHash && x.status.configHash !== oldHash);
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      name,
+      'new generation',
+      (x) => !!x.status?.configHash && x.status.configHash !== oldHash,
+    );
     expect(p.status?.url).toBe(`http://${names.service}.${ns}.svc.cluster.local:9090/mcp`);
     const cm = await get('ConfigMap', ns, names.configMap);
     expect(JSON.parse(cm.data?.['runconfig.json'] ?? '{}')).toMatchObject({
@@ -185,7 +208,11 @@ describe('MCPRemoteProxy lifecycle', () => {
     });
     const dep = await get<Dep>('Deployment', ns, names.deployment);
     expect(dep.spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH]).toBe(p.status?.configHash);
-    const svc = await get<KubeObject & { spec: { ports: Array<{ name: string; port: number }> } }>('Service', ns, names.service);
+    const svc = await get<KubeObject & { spec: { ports: Array<{ name: string; port: number }> } }>(
+      'Service',
+      ns,
+      names.service,
+    );
     expect(svc.spec.ports.find((x) => x.name === 'http')?.port).toBe(9090);
     // the new generation is not rolled out yet: not Ready until the Deployment says so
     expect(condition(p, 'DeploymentAvailable')?.status).toBe('False');
@@ -195,7 +222,9 @@ describe('MCPRemoteProxy lifecycle', () => {
 
   it('rolls the pods when a referenced Secret is rotated or a referenced config is edited', async () => {
     const hashOf = async () =>
-      (await get<Dep>('Deployment', ns, names.deployment)).spec.template.metadata.annotations[ANNOTATION_CONFIG_HASH];
+      (await get<Dep>('Deployment', ns, names.deployment)).spec.template.metadata.annotations[
+        ANNOTATION_CONFIG_HASH
+      ];
     const h1 = await hashOf();
     await apply(secret(ns, 'sts-client', { secret: 'rotated-secret-value' }));
     const h2 = await waitFor('hash after rotation', async () => {
@@ -214,7 +243,13 @@ describe('MCPRemoteProxy lifecycle', () => {
 
   it('reports a deleted reference with a condition and an Event, and recovers when it is restored', async () => {
     await cluster.admin.delete('MCPToolConfig', ns, 'tools');
-    const p = await waitForProxy(cluster.admin, ns, name, 'ReferencesResolved=False', (x) => condition(x, 'ReferencesResolved')?.status === 'False');
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      name,
+      'ReferencesResolved=False',
+      (x) => condition(x, 'ReferencesResolved')?.status === 'False',
+    );
     expect(condition(p, 'ReferencesResolved')).toMatchObject({ reason: 'ReferenceNotFound' });
     expect(condition(p, 'ReferencesResolved')?.message).toContain('MCPToolConfig "tools" not found');
     expect(p.status?.phase).toBe('Failed');
@@ -222,10 +257,18 @@ describe('MCPRemoteProxy lifecycle', () => {
     // the running Deployment is left alone while the reference is missing
     expect(await exists('Deployment', ns, names.deployment)).toBe(true);
     await waitFor('Warning event', async () =>
-      (await listEvents(cluster.admin, ns, name)).some((e) => e.type === 'Warning' && e.reason === 'ReferenceNotFound'),
+      (await listEvents(cluster.admin, ns, name)).some(
+        (e) => e.type === 'Warning' && e.reason === 'ReferenceNotFound',
+      ),
     );
     await apply(toolConfig(ns, 'tools', { filter: ['search'] }));
-    const back = await waitForProxy(cluster.admin, ns, name, 'references resolved', (x) => condition(x, 'ReferencesResolved')?.status === 'True');
+    const back = await waitForProxy(
+      cluster.admin,
+      ns,
+      name,
+      'references resolved',
+      (x) => condition(x, 'ReferencesResolved')?.status === 'True',
+    );
     expect(condition(back, 'ConfigValid')?.status).toBe('True');
   });
 
@@ -257,13 +300,21 @@ describe('invalid specs', () => {
   it('sets ConfigValid=False with an Event and does not hot-loop (authentication not explicit)', async () => {
     // admitted by 1.20 (CEL rules are dropped): the operator enforces the rule itself
     await apply(proxy(ns, 'noauth', { remoteUrl: 'https://mcp.example.com/mcp' }));
-    const p = await waitForProxy(cluster.admin, ns, 'noauth', 'ConfigValid=False', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      'noauth',
+      'ConfigValid=False',
+      (x) => condition(x, 'ConfigValid')?.status === 'False',
+    );
     expect(condition(p, 'ConfigValid')).toMatchObject({ reason: 'InvalidSpec' });
     expect(condition(p, 'ConfigValid')?.message).toContain('inbound authentication must be explicit');
     expect(p.status?.phase).toBe('Failed');
     expect(await exists('Deployment', ns, childNames('noauth').deployment)).toBe(false);
     await waitFor('Warning event', async () =>
-      (await listEvents(cluster.admin, ns, 'noauth')).some((e) => e.type === 'Warning' && e.reason === 'InvalidSpec'),
+      (await listEvents(cluster.admin, ns, 'noauth')).some(
+        (e) => e.type === 'Warning' && e.reason === 'InvalidSpec',
+      ),
     );
     const count = operator.controller.reconcileCount;
     const rv = p.metadata.resourceVersion;
@@ -281,25 +332,57 @@ describe('invalid specs', () => {
         toolConfigRef: { name: 'tools', namespace: 'other' },
       }),
     );
-    const p = await waitForProxy(cluster.admin, ns, 'foreign', 'refused', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      'foreign',
+      'refused',
+      (x) => condition(x, 'ConfigValid')?.status === 'False',
+    );
     expect(condition(p, 'ConfigValid')).toMatchObject({ reason: 'CrossNamespaceReference' });
 
     await apply(proxy(ns, 'private', { remoteUrl: 'https://10.1.2.3/mcp', anonymous: true }));
-    const q = await waitForProxy(cluster.admin, ns, 'private', 'refused', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    const q = await waitForProxy(
+      cluster.admin,
+      ns,
+      'private',
+      'refused',
+      (x) => condition(x, 'ConfigValid')?.status === 'False',
+    );
     expect(condition(q, 'ConfigValid')).toMatchObject({ reason: 'RemoteURLRefused' });
     // fixing the spec recovers without any restart
-    await apply(proxy(ns, 'private', { remoteUrl: 'https://10.1.2.3/mcp', anonymous: true, allowPrivateEndpoint: true }));
-    const r = await waitForProxy(cluster.admin, ns, 'private', 'valid', (x) => condition(x, 'ConfigValid')?.status === 'True');
+    await apply(
+      proxy(ns, 'private', {
+        remoteUrl: 'https://10.1.2.3/mcp',
+        anonymous: true,
+        allowPrivateEndpoint: true,
+      }),
+    );
+    const r = await waitForProxy(
+      cluster.admin,
+      ns,
+      'private',
+      'valid',
+      (x) => condition(x, 'ConfigValid')?.status === 'True',
+    );
     expect(condition(r, 'AuthConfigured')).toMatchObject({ status: 'True', reason: 'Anonymous' });
   });
 
   it('rejects at admission what the structural schema can express', async () => {
-    await expect(apply(proxy(ns, 'badport', { remoteUrl: 'https://mcp.example.com', anonymous: true, port: 70000 }))).rejects.toThrow(
-      /spec.port/,
-    );
-    await expect(apply(proxy(ns, 'badurl', { remoteUrl: 'ftp://mcp.example.com', anonymous: true }))).rejects.toThrow(/spec.remoteUrl/);
     await expect(
-      apply(proxy(ns, 'badtransport', { remoteUrl: 'https://mcp.example.com', anonymous: true, transport: 'stdio' as 'sse' })),
+      apply(proxy(ns, 'badport', { remoteUrl: 'https://mcp.example.com', anonymous: true, port: 70000 })),
+    ).rejects.toThrow(/spec.port/);
+    await expect(
+      apply(proxy(ns, 'badurl', { remoteUrl: 'ftp://mcp.example.com', anonymous: true })),
+    ).rejects.toThrow(/spec.remoteUrl/);
+    await expect(
+      apply(
+        proxy(ns, 'badtransport', {
+          remoteUrl: 'https://mcp.example.com',
+          anonymous: true,
+          transport: 'stdio' as 'sse',
+        }),
+      ),
     ).rejects.toThrow(/spec.transport/);
   });
 });
@@ -332,12 +415,22 @@ describe('the proxy runner started from what the operator wrote', () => {
         proxy(ns, 'live', {
           remoteUrl: upstream.url,
           port,
-          oidcConfig: { issuer: idp.issuer, audience: idp.resource, resourceUrl: `http://127.0.0.1:${port}/mcp` },
+          oidcConfig: {
+            issuer: idp.issuer,
+            audience: idp.resource,
+            resourceUrl: `http://127.0.0.1:${port}/mcp`,
+          },
           externalAuthConfigRef: { name: 'exchange' },
           telemetry: { prometheus: false },
         }),
       );
-      await waitForProxy(cluster.admin, ns, 'live', 'configured', (x) => condition(x, 'ConfigValid')?.status === 'True');
+      await waitForProxy(
+        cluster.admin,
+        ns,
+        'live',
+        'configured',
+        (x) => condition(x, 'ConfigValid')?.status === 'True',
+      );
       const names = childNames('live');
       const cm = await get('ConfigMap', ns, names.configMap);
       const dep = await get<Dep>('Deployment', ns, names.deployment);
@@ -365,7 +458,12 @@ describe('the proxy runner started from what the operator wrote', () => {
           accept: 'application/json, text/event-stream',
           'mcp-protocol-version': '2025-06-18',
         },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'via operator' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'via operator' } },
+        }),
       });
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('via operator');
@@ -435,7 +533,13 @@ describe('leader election', () => {
       image: IMAGE,
       metrics: false as const,
       logger: createLogger('silent'),
-      leaderElection: { namespace: OPERATOR_NAMESPACE, leaseName: 'operator-ha', leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 },
+      leaderElection: {
+        namespace: OPERATOR_NAMESPACE,
+        leaseName: 'operator-ha',
+        leaseDurationMs: 1500,
+        renewDeadlineMs: 1000,
+        retryPeriodMs: 200,
+      },
     };
     const one = await startOperator({ ...opts, identity: 'op-1' });
     const two = await startOperator({ ...opts, identity: 'op-2' });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { WorkQueue } from '../../src/controller/workqueue.js';
 import { ReferenceIndex } from '../../src/controller/ref-index.js';
-import { computeStatus, deploymentAvailability, statusEqual, changedConditions } from '../../src/controller/status.js';
+import {
+  computeStatus,
+  deploymentAvailability,
+  statusEqual,
+  changedConditions,
+} from '../../src/controller/status.js';
 import { mergeOverrides } from '../../src/desired/merge.js';
 import { remoteUrlRefusal } from '../../src/desired/remote-url.js';
 import type { DesiredState } from '../../src/desired/desired-state.js';
@@ -27,7 +32,12 @@ describe('WorkQueue', () => {
 
   it('backs off exponentially per key and forgets after success', () => {
     const q = new WorkQueue({ baseDelayMs: 10, maxDelayMs: 50 });
-    expect([q.addRateLimited('k'), q.addRateLimited('k'), q.addRateLimited('k'), q.addRateLimited('k')]).toEqual([10, 20, 40, 50]);
+    expect([
+      q.addRateLimited('k'),
+      q.addRateLimited('k'),
+      q.addRateLimited('k'),
+      q.addRateLimited('k'),
+    ]).toEqual([10, 20, 40, 50]);
     q.forget('k');
     expect(q.addRateLimited('k')).toBe(10);
     q.shutDown();
@@ -42,7 +52,10 @@ describe('WorkQueue', () => {
 describe('ReferenceIndex', () => {
   it('maps referenced objects back to proxies and forgets replaced references', () => {
     const idx = new ReferenceIndex();
-    idx.set('ns/a', 'ns', [{ kind: 'Secret', name: 's' }, { kind: 'MCPToolConfig', name: 't' }]);
+    idx.set('ns/a', 'ns', [
+      { kind: 'Secret', name: 's' },
+      { kind: 'MCPToolConfig', name: 't' },
+    ]);
     idx.set('ns/b', 'ns', [{ kind: 'Secret', name: 's' }]);
     expect(idx.proxiesReferencing('Secret', 'ns', 's').sort()).toEqual(['ns/a', 'ns/b']);
     expect(idx.proxiesReferencing('Secret', 'other', 's')).toEqual([]);
@@ -55,18 +68,36 @@ describe('ReferenceIndex', () => {
 
 describe('status', () => {
   const ok = { status: 'True', reason: 'Ok', message: 'ok' } as const;
-  const desired: DesiredState = { url: 'http://u', references: [], configHash: 'h', conditions: { ConfigValid: ok, AuthConfigured: ok, ReferencesResolved: ok } };
+  const desired: DesiredState = {
+    url: 'http://u',
+    references: [],
+    configHash: 'h',
+    conditions: { ConfigValid: ok, AuthConfigured: ok, ReferencesResolved: ok },
+  };
   const available = {
     metadata: { generation: 2 },
-    status: { observedGeneration: 2, replicas: 1, availableReplicas: 1, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] },
+    status: {
+      observedGeneration: 2,
+      replicas: 1,
+      availableReplicas: 1,
+      conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }],
+    },
   };
 
   it('DeploymentAvailable follows the Deployment’s own status and generation', () => {
     expect(deploymentAvailability(undefined).reason).toBe('DeploymentNotFound');
     expect(deploymentAvailability(available).status).toBe('True');
-    expect(deploymentAvailability({ ...available, metadata: { generation: 3 } }).reason).toBe('RolloutPending');
+    expect(deploymentAvailability({ ...available, metadata: { generation: 3 } }).reason).toBe(
+      'RolloutPending',
+    );
     expect(
-      deploymentAvailability({ ...available, status: { ...available.status, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] } }).reason,
+      deploymentAvailability({
+        ...available,
+        status: {
+          ...available.status,
+          conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+        },
+      }).reason,
     ).toBe('ProgressDeadlineExceeded');
     expect(deploymentAvailability(available, 'rejected').reason).toBe('ApplyFailed');
   });
@@ -75,25 +106,63 @@ describe('status', () => {
     const t0 = new Date('2026-01-01T00:00:00Z');
     const s1 = computeStatus(1, undefined, desired, available, t0);
     expect(s1.phase).toBe('Ready');
-    expect(s1.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', observedGeneration: 1 });
+    expect(s1.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      observedGeneration: 1,
+    });
     const s2 = computeStatus(1, s1, desired, available, new Date('2026-01-02T00:00:00Z'));
     expect(statusEqual(s1, s2)).toBe(true);
     expect(s2.conditions?.[0]?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
-    const bad = { ...desired, conditions: { ...desired.conditions, ReferencesResolved: { status: 'False', reason: 'ReferenceNotFound', message: 'x' } } } as DesiredState;
+    const bad = {
+      ...desired,
+      conditions: {
+        ...desired.conditions,
+        ReferencesResolved: { status: 'False', reason: 'ReferenceNotFound', message: 'x' },
+      },
+    } as DesiredState;
     const s3 = computeStatus(2, s2, bad, available, new Date('2026-01-03T00:00:00Z'));
     expect(s3.phase).toBe('Failed');
-    expect(s3.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ReferencesUnresolved' });
-    expect(changedConditions(s2, s3).map((c) => c.type).sort()).toEqual(['ReferencesResolved', 'Ready'].sort());
+    expect(s3.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ReferencesUnresolved',
+    });
+    expect(
+      changedConditions(s2, s3)
+        .map((c) => c.type)
+        .sort(),
+    ).toEqual(['ReferencesResolved', 'Ready'].sort());
     expect(computeStatus(1, undefined, desired, undefined, t0).phase).toBe('Pending');
   });
 });
 
 describe('mergeOverrides', () => {
   it('merges objects, merges named lists by name, replaces other lists, deletes on null', () => {
-    const base = { a: { b: 1, c: 2 }, list: [{ name: 'x', v: 1 }, { name: 'y', v: 2 }], plain: [1, 2], gone: 1 };
-    expect(mergeOverrides(base, { a: { c: 3 }, list: [{ name: 'y', v: 9 }, { name: 'z', v: 0 }], plain: [3], gone: null })).toEqual({
+    const base = {
+      a: { b: 1, c: 2 },
+      list: [
+        { name: 'x', v: 1 },
+        { name: 'y', v: 2 },
+      ],
+      plain: [1, 2],
+      gone: 1,
+    };
+    expect(
+      mergeOverrides(base, {
+        a: { c: 3 },
+        list: [
+          { name: 'y', v: 9 },
+          { name: 'z', v: 0 },
+        ],
+        plain: [3],
+        gone: null,
+      }),
+    ).toEqual({
       a: { b: 1, c: 3 },
-      list: [{ name: 'x', v: 1 }, { name: 'y', v: 9 }, { name: 'z', v: 0 }],
+      list: [
+        { name: 'x', v: 1 },
+        { name: 'y', v: 9 },
+        { name: 'z', v: 0 },
+      ],
       plain: [3],
     });
   });
@@ -140,10 +209,22 @@ describe('metrics', () => {
 });
 
 describe('LeaderElector options', () => {
-  const base = { client: {} as never, namespace: 'n', name: 'l', identity: 'me', onStartedLeading: () => {}, onStoppedLeading: () => {}, log: { info() {}, warn() {} } };
+  const base = {
+    client: {} as never,
+    namespace: 'n',
+    name: 'l',
+    identity: 'me',
+    onStartedLeading: () => {},
+    onStoppedLeading: () => {},
+    log: { info() {}, warn() {} },
+  };
   it('refuses inconsistent durations', () => {
-    expect(() => new LeaderElector({ ...base, leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/leaseDurationMs/);
-    expect(() => new LeaderElector({ ...base, renewDeadlineMs: 1000, retryPeriodMs: 1000 })).toThrow(/renewDeadlineMs/);
+    expect(() => new LeaderElector({ ...base, leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(
+      /leaseDurationMs/,
+    );
+    expect(() => new LeaderElector({ ...base, renewDeadlineMs: 1000, retryPeriodMs: 1000 })).toThrow(
+      /renewDeadlineMs/,
+    );
     expect(() => new LeaderElector({ ...base, identity: '' })).toThrow(/identity/);
   });
 });

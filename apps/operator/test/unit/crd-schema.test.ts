@@ -21,14 +21,23 @@ describe('generated CRD files', () => {
     const crd = crdFile('mcpremoteproxies') as unknown as {
       spec: {
         names: { shortNames: string[]; categories: string[] };
-        versions: Array<{ subresources: object; additionalPrinterColumns: Array<{ name: string; jsonPath: string }> }>;
+        versions: Array<{
+          subresources: object;
+          additionalPrinterColumns: Array<{ name: string; jsonPath: string }>;
+        }>;
       };
     };
     expect(crd.spec.names.shortNames).toEqual(['mrp']);
     expect(crd.spec.names.categories).toEqual(['bastion']);
     const v = crd.spec.versions[0];
     expect(v?.subresources).toEqual({ status: {} });
-    expect(v?.additionalPrinterColumns.map((c) => c.name)).toEqual(['Phase', 'Remote URL', 'URL', 'Ready', 'Age']);
+    expect(v?.additionalPrinterColumns.map((c) => c.name)).toEqual([
+      'Phase',
+      'Remote URL',
+      'URL',
+      'Ready',
+      'Age',
+    ]);
   });
 
   it('carry no constructs a structural schema forbids', () => {
@@ -53,28 +62,56 @@ describe('MCPRemoteProxy schema', () => {
     ['remoteUrl missing', { anonymous: true }, /remoteUrl/],
     ['remoteUrl not http(s)', { remoteUrl: 'ftp://x.example.com', anonymous: true }, /pattern/],
     ['port out of range', { remoteUrl: 'https://x.example.com', anonymous: true, port: 0 }, /port/],
-    ['transport not in enum', { remoteUrl: 'https://x.example.com', anonymous: true, transport: 'stdio' }, /allowed values/],
+    [
+      'transport not in enum',
+      { remoteUrl: 'https://x.example.com', anonymous: true, transport: 'stdio' },
+      /allowed values/,
+    ],
     ['negative replicas', { remoteUrl: 'https://x.example.com', anonymous: true, replicas: -1 }, /replicas/],
-    ['bad quantity', { remoteUrl: 'https://x.example.com', anonymous: true, resources: { limits: { cpu: 'lots' } } }, /pattern/],
-    ['oidc without audience', { remoteUrl: 'https://x.example.com', oidcConfig: { issuer: 'https://i.example.com' } }, /audience/],
-    ['bad secret name', { remoteUrl: 'https://x.example.com', anonymous: true, headerForward: { fromSecret: [{ header: 'X-K', valueSecretRef: { name: 'Bad_Name', key: 'k' } }] } }, /pattern/],
+    [
+      'bad quantity',
+      { remoteUrl: 'https://x.example.com', anonymous: true, resources: { limits: { cpu: 'lots' } } },
+      /pattern/,
+    ],
+    [
+      'oidc without audience',
+      { remoteUrl: 'https://x.example.com', oidcConfig: { issuer: 'https://i.example.com' } },
+      /audience/,
+    ],
+    [
+      'bad secret name',
+      {
+        remoteUrl: 'https://x.example.com',
+        anonymous: true,
+        headerForward: { fromSecret: [{ header: 'X-K', valueSecretRef: { name: 'Bad_Name', key: 'k' } }] },
+      },
+      /pattern/,
+    ],
   ])('rejects %s (structural rule, enforced by every server)', (_label, spec, message) => {
     expect(validateResource(mrp(spec)).join('\n')).toMatch(message);
   });
 
   it('rejects names too long for the child objects', () => {
-    expect(validateResource(mrp({ remoteUrl: 'https://x.example.com', anonymous: true }, 'a'.repeat(58))).join()).toMatch(
-      /metadata\/name/,
-    );
+    expect(
+      validateResource(mrp({ remoteUrl: 'https://x.example.com', anonymous: true }, 'a'.repeat(58))).join(),
+    ).toMatch(/metadata\/name/);
   });
 
   // CEL rules: dropped by a 1.20 API server, enforced by >= 1.25 and by the operator (ConfigValid=False)
   it.each([
-    ['no authentication at all', { remoteUrl: 'https://x.example.com' }, /inbound authentication must be explicit/],
+    [
+      'no authentication at all',
+      { remoteUrl: 'https://x.example.com' },
+      /inbound authentication must be explicit/,
+    ],
     ['anonymous: false alone', { remoteUrl: 'https://x.example.com', anonymous: false }, /must be explicit/],
     [
       'anonymous together with oidc',
-      { remoteUrl: 'https://x.example.com', anonymous: true, oidcConfig: { issuer: 'https://i.example.com', audience: 'a' } },
+      {
+        remoteUrl: 'https://x.example.com',
+        anonymous: true,
+        oidcConfig: { issuer: 'https://i.example.com', audience: 'a' },
+      },
       /exactly one/,
     ],
     [
@@ -88,13 +125,28 @@ describe('MCPRemoteProxy schema', () => {
     ],
     [
       'authz with both policies and configMapRef',
-      { remoteUrl: 'https://x.example.com', anonymous: true, authz: { policies: ['permit(principal, action, resource);'], configMapRef: { name: 'c' } } },
+      {
+        remoteUrl: 'https://x.example.com',
+        anonymous: true,
+        authz: { policies: ['permit(principal, action, resource);'], configMapRef: { name: 'c' } },
+      },
       /exactly one of authz.policies/,
     ],
-    ['authz with neither', { remoteUrl: 'https://x.example.com', anonymous: true, authz: {} }, /exactly one of authz.policies/],
+    [
+      'authz with neither',
+      { remoteUrl: 'https://x.example.com', anonymous: true, authz: {} },
+      /exactly one of authz.policies/,
+    ],
     [
       'client secret without client id',
-      { remoteUrl: 'https://x.example.com', oidcConfig: { issuer: 'https://i.example.com', audience: 'a', clientSecretRef: { name: 's', key: 'k' } } },
+      {
+        remoteUrl: 'https://x.example.com',
+        oidcConfig: {
+          issuer: 'https://i.example.com',
+          audience: 'a',
+          clientSecretRef: { name: 's', key: 'k' },
+        },
+      },
       /clientSecretRef needs clientId/,
     ],
     [
@@ -102,7 +154,10 @@ describe('MCPRemoteProxy schema', () => {
       {
         remoteUrl: 'https://x.example.com',
         anonymous: true,
-        headerForward: { plain: { 'X-A': '1' }, fromSecret: [{ header: 'X-A', valueSecretRef: { name: 's', key: 'k' } }] },
+        headerForward: {
+          plain: { 'X-A': '1' },
+          fromSecret: [{ header: 'X-A', valueSecretRef: { name: 's', key: 'k' } }],
+        },
       },
       /both in headerForward.plain/,
     ],
@@ -116,27 +171,42 @@ describe('companion kinds', () => {
   it('MCPExternalAuthConfig needs the block named by type', () => {
     const ok = cr('MCPExternalAuthConfig', {
       type: 'clientCredentials',
-      clientCredentials: { tokenUrl: 'https://t.example.com/token', clientId: 'c', clientSecretRef: secretRef },
+      clientCredentials: {
+        tokenUrl: 'https://t.example.com/token',
+        clientId: 'c',
+        clientSecretRef: secretRef,
+      },
     });
     expect(validateResource(ok)).toEqual([]);
     const mismatch = cr('MCPExternalAuthConfig', {
       type: 'tokenExchange',
-      clientCredentials: { tokenUrl: 'https://t.example.com/token', clientId: 'c', clientSecretRef: secretRef },
+      clientCredentials: {
+        tokenUrl: 'https://t.example.com/token',
+        clientId: 'c',
+        clientSecretRef: secretRef,
+      },
     });
     expect(validateResource(mismatch).join()).toMatch(/exactly the block named by type/);
     expect(validateResource(cr('MCPExternalAuthConfig', { type: 'basic' })).join()).toMatch(/allowed values/);
   });
 
   it('MCPExternalAuthConfig headerInjection defaults the header to Authorization', () => {
-    const obj = cr('MCPExternalAuthConfig', { type: 'headerInjection', headerInjection: { valueSecretRef: secretRef } });
+    const obj = cr('MCPExternalAuthConfig', {
+      type: 'headerInjection',
+      headerInjection: { valueSecretRef: secretRef },
+    });
     expect(validateResource(obj)).toEqual([]);
     expect(obj.spec).toMatchObject({ headerInjection: { headerName: 'Authorization' } });
   });
 
   it('MCPToolConfig and MCPOIDCConfig validate their fields', () => {
-    expect(validateResource(cr('MCPToolConfig', { filter: ['a'], overrides: { a: { name: 'b' } } }))).toEqual([]);
+    expect(validateResource(cr('MCPToolConfig', { filter: ['a'], overrides: { a: { name: 'b' } } }))).toEqual(
+      [],
+    );
     expect(validateResource(cr('MCPToolConfig', { filter: [''] })).join()).toMatch(/fewer than 1/);
     expect(validateResource(cr('MCPOIDCConfig', { issuer: 'https://i.example.com' }))).toEqual([]);
-    expect(validateResource(cr('MCPOIDCConfig', { jwksUrl: 'https://i.example.com/jwks' })).join()).toMatch(/issuer/);
+    expect(validateResource(cr('MCPOIDCConfig', { jwksUrl: 'https://i.example.com/jwks' })).join()).toMatch(
+      /issuer/,
+    );
   });
 });

@@ -17,14 +17,21 @@ describe('examples/*.yaml', () => {
   });
 
   it.each(files)('%s is valid and deploys', (file) => {
-    const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => d.toJS() as KubeObject & Record<string, unknown>);
+    const docs = parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map(
+      (d) => d.toJS() as KubeObject & Record<string, unknown>,
+    );
     const objects = new Map<string, KubeObject>();
     const proxies: ProxyObject[] = [];
     for (const doc of docs) {
       if (doc.apiVersion === 'bastion-mcp.dev/v1alpha1') expect(validateResource(doc)).toEqual([]);
       if (doc.kind === 'Secret' && doc.stringData) {
         // what the API server does with stringData
-        doc.data = Object.fromEntries(Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+        doc.data = Object.fromEntries(
+          Object.entries(doc.stringData as Record<string, string>).map(([k, v]) => [
+            k,
+            Buffer.from(v).toString('base64'),
+          ]),
+        );
       }
       doc.metadata = { ...doc.metadata, uid: `uid-${doc.metadata?.name}`, resourceVersion: '1' };
       if (doc.kind === 'MCPRemoteProxy') proxies.push(doc as ProxyObject);
