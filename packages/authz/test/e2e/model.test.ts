@@ -14,6 +14,10 @@ const POLICIES = [
   `@id("claims-greeting") permit(principal, action == Action::"get_prompt", resource == Prompt::"greeting")
    when { principal has claim_teams && principal.claim_teams.contains("blue") &&
           context has claim_org && context.claim_org.dept.name == "research" && context.claim_org.level >= 2 };`,
+  // claims only a real IdP token carries (registered claims of the testkit IdP's access tokens)
+  `@id("issued-to-cli") permit(principal, action == Action::"call_tool", resource == Tool::"fail")
+   when { principal has claim_client_id && principal.claim_client_id == "bastion-cli" &&
+          principal has claim_aud && principal.claim_aud == "https://mcp.bastion.test/jwt" };`,
   // arguments: JSON 5 is a Cedar long
   '@id("add-five") permit(principal, action == Action::"call_tool", resource == Tool::"add") when { context has arg_a && context.arg_a == 5 };',
 ];
@@ -64,6 +68,29 @@ describe('entity model end to end', () => {
     expect((await stack.post(good, get)).status).toBe(200);
     expect((await stack.post({ ...good, teams: ['red'] }, get)).status).toBe(403);
     expect((await stack.post({ ...good, org: { dept: { name: 'sales' }, level: 3 } }, get)).status).toBe(403);
+  });
+
+  it('evaluates the registered claims of the real IdP token and never runs without a valid token', async () => {
+    const failCall = call('fail', {});
+    // Allowed by the policy: the upstream's tool runs and reports its own error (not a 403).
+    const allowed = await stack.post({ sub: 'z' }, failCall);
+    expect(allowed.status).toBe(200);
+    expect(JSON.stringify(allowed.body)).toContain('isError');
+    const before = stack.upstream.requests.length;
+    for (const authorization of [undefined, 'Bearer not-a-token']) {
+      const res = await fetch(stack.url, {
+        method: 'POST',
+        headers: {
+          ...(authorization ? { authorization } : {}),
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify(failCall),
+      });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    }
+    expect(stack.upstream.requests.length).toBe(before);
   });
 
   it('matches context.arg_a == 5 for a JSON 5, and not for 5.5 or "5"', async () => {

@@ -1,78 +1,46 @@
 /**
  * End-to-end stack: the testkit MCP upstream (real SDK server) behind proxy-core's real server, with
- * an identity layer that verifies real signed JWTs, then authz.
- *
- * The identity layer stands in for packages/auth (a middleware package authz must not depend on): it
- * verifies the bearer JWT against a JWKS with jose, exactly as the auth middleware does, and puts the
- * resulting Identity on the exchange.
+ * the real auth middleware of packages/auth, then authz. Tokens are real JWT access tokens issued by
+ * the testkit IdP (oidc-provider); auth discovers the IdP's JWKS from its issuer and builds the
+ * Identity authz evaluates.
  */
+import { type AuthMiddleware, createAuthMiddleware } from '@bastion-mcp/auth';
+import { type ExchangeLogger, startProxyServer } from '@bastion-mcp/proxy-core';
 import {
-  type Exchange,
-  type ExchangeLogger,
-  type Identity,
-  type Middleware,
-  ProxyHttpError,
-  startProxyServer,
-} from '@bastion-mcp/proxy-core';
-import { type McpUpstream, type McpUpstreamOptions, startMcpUpstream } from '@bastion-mcp/testkit';
+  type McpUpstream,
+  type McpUpstreamOptions,
+  startMcpUpstream,
+  startTestIdp,
+  type TestIdp,
+} from '@bastion-mcp/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createLocalJWKSet, exportJWK, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { type AuthzMiddleware, createAuthzMiddleware } from '../../src/middleware.js';
 import type { AuthzOptions } from '../../src/options.js';
 
-const ISSUER = 'https://idp.test.local';
-const AUDIENCE = 'bastion-authz-e2e';
-
 export interface TokenIssuer {
+  readonly idp: TestIdp;
+  /**
+   * A real access token for `claims.sub` carrying the other claims (groups, roles, email, nested
+   * objects…), issued by the IdP for its JWT resource.
+   */
   mint(claims: Record<string, unknown>): Promise<string>;
-  verifier(): Middleware;
+  /** The real auth middleware, validating tokens of this IdP. */
+  auth(): AuthMiddleware;
+  close(): Promise<void>;
 }
 
+/** Starts a testkit IdP without predefined accounts: a token carries exactly the claims a test gives. */
 export async function createIssuer(): Promise<TokenIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const jwks = createLocalJWKSet({ keys: [jwk] });
+  const idp = await startTestIdp({ accounts: {} });
   return {
-    mint: (claims) =>
-      new SignJWT(claims as JWTPayload)
-        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(privateKey),
-    verifier: () => ({
-      name: 'auth',
-      async handle(exchange: Exchange, next) {
-        const header = exchange.request.headers.authorization;
-        const token =
-          typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined;
-        if (!token) {
-          throw new ProxyHttpError({
-            status: 401,
-            rpcCode: -32001,
-            publicMessage: 'Unauthorized',
-            code: 'ERR_TEST_AUTH',
-          });
-        }
-        const { payload } = await jwtVerify(token, jwks, { issuer: ISSUER, audience: AUDIENCE });
-        const list = (v: unknown) =>
-          Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-        const identity: Identity = {
-          subject: String(payload.sub),
-          email: typeof payload.email === 'string' ? payload.email : undefined,
-          groups: list(payload.groups),
-          roles: list(payload.roles),
-          scopes: [],
-          claims: payload as Record<string, unknown>,
-          tokenKind: 'jwt',
-          expiresAt: payload.exp,
-        };
-        exchange.identity = identity;
-        return next();
-      },
-    }),
+    idp,
+    mint: ({ sub, ...claims }) => {
+      if (typeof sub !== 'string') throw new TypeError('claims.sub must be a string');
+      return idp.issueAccessToken({ sub, claims });
+    },
+    auth: () => createAuthMiddleware({ issuer: idp.issuer, resource: idp.resource }),
+    close: () => idp.close(),
   };
 }
 
@@ -113,7 +81,7 @@ export async function startStack(
     logger,
     upstreamUrl: upstream.url,
     serverName,
-    middlewares: [issuer.verifier(), authz],
+    middlewares: [issuer.auth(), authz],
     host: '127.0.0.1',
     port: 0,
   });
@@ -163,6 +131,7 @@ export async function startStack(
       await Promise.allSettled(clients.map((c) => c.close()));
       await proxy.close();
       await upstream.close();
+      await issuer.close();
     },
   };
 }
