@@ -13,7 +13,7 @@ import {
   ProxyHttpError,
 } from '@bastion-mcp/proxy-core';
 import { freePort, type McpUpstream, startMcpUpstream, startTestIdp } from '@bastion-mcp/testkit';
-import { decodeJwt, importJWK, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, importJWK, jwtVerify } from 'jose';
 import {
   createTokenExchangeMiddleware,
   TokenCache,
@@ -173,10 +173,18 @@ describe('token exchange against the testkit IdP', () => {
       privateKeyAlg: 'ES256',
       issuer: idp.issuer,
     });
-    // The testkit IdP currently refuses this client's own registered JWKS ("client JSON Web Key Set is
-    // invalid", reported to the testkit owner), so only the request is asserted here; the signature
-    // is verified against the client's public key below and in sts-wire.test.ts.
-    await run([m], up.url, { token }).response.catch(() => undefined);
+    const res = await run([m], up.url, { token }).response;
+    expect(res.status).toBe(200);
+    // The IdP accepted the assertion and exchanged the token: the upstream got a token of the IdP
+    // for the target audience, on behalf of cathy, with the private_key_jwt client as actor.
+    const exchanged = String(lastUpstreamHeaders().authorization).replace(/^Bearer /, '');
+    expect(exchanged).not.toBe(token);
+    const { payload: upstreamClaims } = await jwtVerify(exchanged, createRemoteJWKSet(new URL(idp.jwksUri)), {
+      issuer: idp.issuer,
+      audience: AUDIENCE,
+    });
+    expect(upstreamClaims).toMatchObject({ sub: 'cathy', client_id: clientId, act: { sub: clientId } });
+    expect(idp.requests.at(-1)).toMatchObject({ endpoint: 'token', clientAuthMethod: 'private_key_jwt' });
     const form = Object.fromEntries(sts.requests[0]!.form);
     expect(sts.requests[0]!.headers.authorization).toBeUndefined();
     expect(form.client_secret).toBeUndefined();
