@@ -2,6 +2,10 @@
  * Minimal incremental SSE reader used only to *observe* a relayed byte stream: it yields the `data`
  * of each complete event and ignores other fields. Bytes are never altered (the caller passes the
  * original chunks on). Memory is bounded: an event larger than `maxEventBytes` is skipped.
+ *
+ * Not proxy-core's `SseParser` on purpose: that parser buffers a whole event however large it grows,
+ * while this tap reads a stream it does not own and must stay bounded whatever the upstream sends.
+ * Within the bound both yield the same data (pinned by a property test against `SseParser`).
  */
 import { StringDecoder } from 'node:string_decoder';
 
@@ -14,6 +18,7 @@ export class SseDataReader {
   #oversized = false;
   #lineOversized = false;
   #skipLf = false;
+  #start = true;
 
   constructor(maxEventBytes: number) {
     this.#max = maxEventBytes;
@@ -21,7 +26,12 @@ export class SseDataReader {
 
   /** Feed a chunk; returns the data of every event it completed. */
   push(chunk: Buffer | string): string[] {
-    const text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
+    let text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
+    if (this.#start && text.length > 0) {
+      this.#start = false;
+      // WHATWG SSE: a leading byte order mark is not part of the first line.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
     const out: string[] = [];
     let start = 0;
     for (let i = 0; i < text.length; i++) {
