@@ -8,10 +8,14 @@ import { startOperator, type RunningOperator } from '../../src/operator.js';
 import { ANNOTATION_CONFIG_HASH, childNames } from '../../src/desired/names.js';
 import type { KubeObject } from '../../src/desired/types.js';
 import type { KnownKind } from '../../src/kube/resources.js';
-import { startTestIdp, startMcpUpstream } from '@bastion-mcp/testkit';
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, startMcpUpstream, startTestIdp } from '@bastion-mcp/testkit';
 import { LeaderElector } from '../../src/controller/leader.js';
 import { KubeClient } from '../../src/kube/client.js';
-import { OPERATOR_NAMESPACE, startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
+import { APP_DIR, OPERATOR_NAMESPACE, startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
 import { ensureRunnerBuilt, startRunner } from '../helpers/runner-process.js';
 import {
   condition,
@@ -272,6 +276,74 @@ describe('MCPRemoteProxy lifecycle', () => {
     expect(condition(back, 'ConfigValid')?.status).toBe('True');
   });
 
+  it('keeps what others own: a manual scale, foreign annotations, and heals a deleted child', async () => {
+    const key = `${ns}/${name}`;
+    // kubectl scale / an HPA owns replicas when spec.replicas is unset
+    await cluster.admin.request('PATCH', `/apis/apps/v1/namespaces/${ns}/deployments/${names.deployment}`, {
+      body: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: names.deployment, namespace: ns },
+        spec: { replicas: 3 },
+      },
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: 'hpa-test', force: true },
+    });
+    // a cloud controller annotates the Service
+    await cluster.admin.mergePatch('Service', ns, names.service, {
+      metadata: { annotations: { 'cloud.example.com/neg': 'x' } },
+    });
+    const svcBefore = await get('Service', ns, names.service);
+    await operator.controller.reconcile(key);
+    await operator.controller.reconcile(key);
+    const dep = await get<Dep>('Deployment', ns, names.deployment);
+    expect(dep.spec.replicas).toBe(3);
+    const svc = await get('Service', ns, names.service);
+    expect(svc.metadata?.annotations?.['cloud.example.com/neg']).toBe('x');
+    expect(svc.metadata?.resourceVersion).toBe(svcBefore.metadata?.resourceVersion);
+    // a deleted child comes back (the owned-object watch wakes the owner up)
+    await cluster.admin.delete('Service', ns, names.service);
+    await waitFor('Service recreated', () => get('Service', ns, names.service).catch(() => undefined));
+  });
+
+  it('reports a podTemplateSpec the API rejects as ApplyRejected without retrying', async () => {
+    await apply(
+      proxy(ns, 'broken', {
+        remoteUrl: 'https://mcp.crm.example.com/mcp',
+        anonymous: true,
+        podTemplateSpec: {
+          spec: { containers: [{ name: 'proxy', ports: [{ name: 'http', containerPort: 70000 }] }] },
+        },
+      }),
+    );
+    const p = await waitForProxy(
+      cluster.admin,
+      ns,
+      'broken',
+      'ApplyRejected',
+      (x) => condition(x, 'ConfigValid')?.reason === 'ApplyRejected',
+    );
+    expect(condition(p, 'ConfigValid')?.status).toBe('False');
+    expect(condition(p, 'ConfigValid')?.message).toMatch(/Deployment broken-proxy/);
+    expect(p.status?.phase).toBe('Failed');
+    const errors = operator.metrics.reconciles.get({ result: 'requeue' });
+    await operator.controller.reconcile(`${ns}/broken`);
+    expect((await get('MCPRemoteProxy', ns, 'broken')).metadata?.resourceVersion).toBe(
+      p.metadata.resourceVersion,
+    );
+    expect(operator.metrics.reconciles.get({ result: 'requeue' })).toBe(errors);
+    await cluster.admin.delete('MCPRemoteProxy', ns, 'broken');
+  });
+
+  it('exposes Prometheus metrics and health endpoints', async () => {
+    const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+    expect(text).toMatch(/bastion_operator_reconcile_total\{result="success"\} [1-9]/);
+    expect(text).toMatch(/bastion_operator_apply_total\{kind="Deployment",result="success"\} [1-9]/);
+    expect(text).toContain('bastion_operator_leader 1');
+    expect((await fetch(`${operator.metricsUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${operator.metricsUrl}/healthz`)).status).toBe(200);
+  });
+
   it('garbage-collects every child when the proxy is deleted', async () => {
     await cluster.admin.delete('MCPRemoteProxy', ns, name);
     await waitFor(
@@ -409,7 +481,6 @@ describe('the proxy runner started from what the operator wrote', () => {
           },
         }),
       );
-      const { freePort } = await import('@bastion-mcp/testkit');
       const port = await freePort();
       await apply(
         proxy(ns, 'live', {
@@ -555,4 +626,70 @@ describe('leader election', () => {
       await two.close();
     }
   });
+});
+
+describe('the bastion-operator binary', () => {
+  it('takes the lease, serves health and metrics, and on SIGTERM releases the lease and exits 0', async () => {
+    const bin = join(APP_DIR, 'dist/main.js');
+    if (!existsSync(bin)) execFileSync('npx', ['tsup'], { cwd: APP_DIR, stdio: 'ignore' });
+    const dir = mkdtempSync(join(tmpdir(), 'bastion-operator-bin-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, cluster.operatorConfig.exportConfig());
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        '--kubeconfig',
+        kubeconfig,
+        '--namespace',
+        OPERATOR_NAMESPACE,
+        '--lease-name',
+        'binary-test',
+        '--identity',
+        'bin-1',
+        '--metrics-bind-address',
+        `127.0.0.1:${port}`,
+      ],
+      { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor('leader lease', async () => out.includes('"msg":"Acquired leader lease"'));
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain(
+        'bastion_operator_leader 1',
+      );
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      for (const l of lines)
+        expect(l).toEqual(
+          expect.objectContaining({
+            ts: expect.any(String),
+            level: expect.any(String),
+            msg: expect.any(String),
+          }),
+        );
+      expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['Shutting down', 'Operator stopped']));
+      const lease = await cluster.admin.request<{ spec: { holderIdentity?: string | null } }>(
+        'GET',
+        `/apis/coordination.k8s.io/v1/namespaces/${OPERATOR_NAMESPACE}/leases/binary-test`,
+      );
+      expect(lease.spec.holderIdentity ?? null).toBeNull();
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    }
+  }, 60_000);
 });
