@@ -10,7 +10,7 @@ import { type McpUpstream, startMcpUpstream, startTokenMinter, type TokenMinter 
 import { Agent } from 'undici';
 import { post, type RawServer, readText, rpc, startRawServer } from '../helpers/http.js';
 import { leakedSince, resources } from '../helpers/leaks.js';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.js';
+import { startTestProxy } from '../helpers/proxy.js';
 
 const RESOURCE = 'http://127.0.0.1/mcp';
 const CALL = rpc('tools/call', { name: 'echo', arguments: { text: 'authorised' } }, 5);
