@@ -99,7 +99,6 @@ export class OperatorMetrics {
   );
   readonly queueDepth = new Gauge('bastion_operator_workqueue_depth', 'Keys waiting in the work queue.');
   readonly leader = new Gauge('bastion_operator_leader', '1 while this replica holds the leader lease.');
-  readonly proxies = new Gauge('bastion_operator_proxies', 'MCPRemoteProxy objects by phase.');
 
   render(): string {
     return `${[
@@ -109,7 +108,6 @@ export class OperatorMetrics {
       this.statusWrites,
       this.queueDepth,
       this.leader,
-      this.proxies,
     ]
       .map((m) => m.render())
       .join('\n')}\n`;

@@ -13,7 +13,10 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startMcpUpstream, startTestIdp } from '@bastion-mcp/testkit';
+import { ProxyController } from '../../src/controller/controller.js';
 import { LeaderElector } from '../../src/controller/leader.js';
+import { KubeApiError } from '../../src/errors.js';
+import { OperatorMetrics } from '../../src/util/metrics.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { APP_DIR, OPERATOR_NAMESPACE, startCluster, type TestCluster, waitFor } from '../helpers/cluster.js';
 import { ensureRunnerBuilt, startRunner } from '../helpers/runner-process.js';
@@ -692,4 +695,50 @@ describe('the bastion-operator binary', () => {
       await exited;
     }
   }, 60_000);
+});
+
+describe('transient API errors', () => {
+  it('requeue with backoff and succeed once the API recovers', async () => {
+    const ns = 'flaky';
+    await createNamespace(cluster.admin, ns);
+    // Fault injection at the client boundary: a real apiserver cannot be made to answer 503 on
+    // demand, so the first two applies fail as a 503 would; everything else goes to the real server.
+    let failures = 2;
+    class FlakyClient extends KubeClient {
+      override apply<T>(...args: Parameters<KubeClient['apply']>): Promise<T> {
+        if (args[1].metadata?.namespace === ns && failures > 0) {
+          failures--;
+          return Promise.reject(new KubeApiError('PATCH', 'injected', 503, 'ServiceUnavailable', 'injected'));
+        }
+        return super.apply<T>(...args);
+      }
+    }
+    const metrics = new OperatorMetrics();
+    const controller = new ProxyController({
+      client: new FlakyClient(cluster.operatorConfig),
+      desired: { image: IMAGE, clusterDomain: 'cluster.local', insecureLoopback: false },
+      log: createLogger('silent'),
+      metrics,
+      identity: 'flaky-test',
+      retryBaseDelayMs: 50,
+    });
+    await operator.close(); // only the flaky controller works on this proxy
+    try {
+      await controller.startInformers();
+      controller.runWorkers();
+      await apply(proxy(ns, 'retry', { remoteUrl: 'https://mcp.example.com/mcp', anonymous: true }));
+      await waitForProxy(
+        cluster.admin,
+        ns,
+        'retry',
+        'configured',
+        (x) => condition(x, 'ConfigValid')?.status === 'True',
+      );
+      expect(failures).toBe(0);
+      expect(metrics.reconciles.get({ result: 'requeue' })).toBeGreaterThanOrEqual(2);
+      expect(await exists('Deployment', ns, childNames('retry').deployment)).toBe(true);
+    } finally {
+      await controller.stop();
+    }
+  });
 });
