@@ -3,7 +3,7 @@
  * the full check with DNS resolution at connect time; this catches the obvious cases early with a
  * condition instead of a crash-looping pod.
  */
-import { isIP } from 'node:net';
+import { classifyAddress } from '@bastion-mcp/runner';
 
 export interface RemoteUrlPolicy {
   readonly allowPrivateEndpoint: boolean;
@@ -11,45 +11,15 @@ export interface RemoteUrlPolicy {
   readonly allowLoopback: boolean;
 }
 
-function ipv4Parts(host: string): number[] | undefined {
-  if (isIP(host) !== 4) return undefined;
-  return host.split('.').map(Number);
-}
-
 type AddressClass = 'loopback' | 'link-local' | 'private' | 'unspecified' | 'public';
 
+/** IP literals are classified by the runner's address policy (one set of rules); names here. */
 function classify(host: string): AddressClass {
-  const v4 = ipv4Parts(host);
-  if (v4) {
-    const [a = 0, b = 0] = v4;
-    if (a === 127) return 'loopback';
-    if (a === 0) return 'unspecified';
-    if (a === 169 && b === 254) return 'link-local';
-    if (
-      a === 10 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    )
-      return 'private';
-    return 'public';
-  }
-  if (isIP(host) === 6) {
-    const h = host.toLowerCase();
-    if (h === '::1') return 'loopback';
-    if (h === '::') return 'unspecified';
-    if (/^fe[89ab]/.test(h)) return 'link-local';
-    if (/^f[cd]/.test(h)) return 'private';
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    if (mapped?.[1]) return classify(mapped[1]);
-    // WHATWG URL parsing normalises IPv4-mapped addresses to hex: ::ffff:c0a8:101
-    const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
-    if (hex?.[1] && hex[2]) {
-      const hi = Number.parseInt(hex[1], 16);
-      const lo = Number.parseInt(hex[2], 16);
-      return classify(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-    }
-    return 'public';
+  const ip = classifyAddress(host);
+  if (ip !== undefined) {
+    if (ip === 'metadata' || ip === 'link-local') return 'link-local';
+    if (ip === 'multicast' || ip === 'reserved') return 'unspecified';
+    return ip;
   }
   const name = host.toLowerCase().replace(/\.$/, '');
   if (name === 'localhost' || name.endsWith('.localhost')) return 'loopback';
