@@ -45,6 +45,7 @@ export async function runStdioBridge(options: BridgeOptions): Promise<void> {
     local.onmessage = (msg: JSONRPCMessage) => {
       const m = msg as { id?: string | number; method?: string };
       if (m.method === 'initialize' && m.id !== undefined) pendingInit.add(m.id);
+      logger.debug({ event: 'bridge_to_remote', method: m.method, id: m.id }, 'message to the proxy');
       remote.send(msg).catch((e: Error) => {
         logger.error({ event: 'bridge_send_failed', method: m.method }, e.message);
         if (m.id !== undefined && m.method !== undefined) {
@@ -57,7 +58,8 @@ export async function runStdioBridge(options: BridgeOptions): Promise<void> {
       });
     };
     remote.onmessage = (msg: JSONRPCMessage) => {
-      const r = msg as { id?: string | number; result?: { protocolVersion?: string } };
+      const r = msg as { id?: string | number; method?: string; result?: { protocolVersion?: string } };
+      logger.debug({ event: 'bridge_from_remote', method: r.method, id: r.id }, 'message from the proxy');
       if (r.id !== undefined && pendingInit.has(r.id)) {
         pendingInit.delete(r.id);
         const version = r.result?.protocolVersion;
