@@ -5,8 +5,11 @@
 //   full chain   Bastion through the runner with JWT validation (JWKS), a Cedar policy, audit events to
 //                a file, a tool filter and telemetry (traces + Prometheus metrics),
 // for a JSON `tools/call` answer and an SSE-framed one, at two concurrency levels. Prints req/s, the
-// ratio to direct, p50/p99 and the latency each proxy adds, and the proxies' RSS. Rounds alternate
+// ratio to direct, p50/p99 and the latency each proxy adds, the proxies' RSS, and the proxies' CPU time
+// per request (process.cpuUsage in the proxy process ÷ requests it served during the measured window:
+// the figure to compare between runs, since it hardly moves with machine load). Rounds alternate
 // direct/passthrough/full so machine noise hits all three. Nothing here asserts timings.
+// Per-layer CPU costs: `node bench/cpu.mjs`.
 //
 //   npm run bench                           # builds if needed (about 2 minutes)
 //   BENCH_DURATION_MS=10000 BENCH_CONCURRENCY=4,16 npm run bench
@@ -14,7 +17,7 @@ import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fmt, runLoad } from './lib/load.mjs';
-import { spawnRole } from './lib/spawn.mjs';
+import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const needed = [
@@ -51,7 +54,7 @@ console.log(
   `Bastion benchmark — node ${process.version}, ${durationMs} ms per measurement (+${warmupMs} ms warm-up), closed loop`,
 );
 console.log(
-  'scenario          conc  variant          rps   vs direct      p50      p99  added p50  added p99   proxy RSS',
+  'scenario          conc  variant          rps   vs direct      p50      p99  added p50  added p99  CPU/req   proxy RSS',
 );
 const summary = [];
 for (const mode of ['json', 'sse']) {
@@ -60,23 +63,41 @@ for (const mode of ['json', 'sse']) {
   const full = await spawnRole('full-chain', [upstream.url]);
   const fullHeaders = { ...headers, authorization: `Bearer ${full.token}` };
   for (const concurrency of levels) {
-    const load = (url, h) => runLoad({ url, body, headers: h, concurrency, durationMs, warmupMs });
-    const direct = await load(upstream.url, headers);
-    const pass = await load(passthrough.url, headers);
-    const chain = await load(full.url, fullHeaders);
+    const load = (url, h, role) =>
+      runLoad({
+        url,
+        body,
+        headers: h,
+        concurrency,
+        durationMs,
+        warmupMs,
+        onMeasureStart: () => role?.cpu(),
+        onMeasureEnd: () => role?.cpu(),
+      });
+    const direct = await load(upstream.url, headers, undefined);
+    const pass = await load(passthrough.url, headers, passthrough);
+    const chain = await load(full.url, fullHeaders, full);
     const rows = [
       ['direct', direct, undefined],
       ['passthrough', pass, await passthrough.rss()],
       ['full chain', chain, await full.rss()],
     ];
     for (const [label, r, rss] of rows) {
+      const cpu = cpuPerRequest(r.startMark, r.endMark);
       if (r.errors > 0) console.log(`  ! ${label}: ${r.errors} errors (first: ${r.firstError})`);
       const isDirect = label === 'direct';
       console.log(
-        `${`tools/call ${mode}`.padEnd(17)} ${String(concurrency).padStart(4)}  ${label.padEnd(12)} ${fmt.rps(r.rps)}  ${isDirect ? '      —' : fmt.pct(r.rps / direct.rps)} ${fmt.ms(r.p50)} ${fmt.ms(r.p99)} ${isDirect ? '         —' : fmt.ms(r.p50 - direct.p50)} ${isDirect ? '         —' : fmt.ms(r.p99 - direct.p99)}   ${rss === undefined ? '' : fmt.mb(rss)}`,
+        `${`tools/call ${mode}`.padEnd(17)} ${String(concurrency).padStart(4)}  ${label.padEnd(12)} ${fmt.rps(r.rps)}  ${isDirect ? '      —' : fmt.pct(r.rps / direct.rps)} ${fmt.ms(r.p50)} ${fmt.ms(r.p99)} ${isDirect ? '         —' : fmt.ms(r.p50 - direct.p50)} ${isDirect ? '         —' : fmt.ms(r.p99 - direct.p99)} ${fmt.us(cpu)}   ${rss === undefined ? '' : fmt.mb(rss)}`,
       );
     }
-    summary.push({ mode, concurrency, ratio: chain.rps / direct.rps, addedP99: chain.p99 - direct.p99 });
+    summary.push({
+      mode,
+      concurrency,
+      ratio: chain.rps / direct.rps,
+      addedP99: chain.p99 - direct.p99,
+      cpu: cpuPerRequest(chain.startMark, chain.endMark),
+      passCpu: cpuPerRequest(pass.startMark, pass.endMark),
+    });
   }
   await full.stop();
   await passthrough.stop();
@@ -89,7 +110,7 @@ function summaryLine(rows) {
   return rows
     .map(
       (r) =>
-        `${r.mode}@${r.concurrency} ${(r.ratio * 100).toFixed(1)}% of direct, +${r.addedP99.toFixed(2)} ms p99`,
+        `${r.mode}@${r.concurrency} ${(r.ratio * 100).toFixed(1)}% of direct, +${r.addedP99.toFixed(2)} ms p99, ${r.cpu.toFixed(0)} µs CPU/req (passthrough ${r.passCpu.toFixed(0)})`,
     )
     .join('; ');
 }

@@ -10,7 +10,10 @@ export function percentile(sorted, p) {
 
 /**
  * @param {{ url: string, method?: string, body?: string, headers?: Record<string,string>,
- *   concurrency: number, durationMs: number, warmupMs?: number, expectStatus?: number }} o
+ *   concurrency: number, durationMs: number, warmupMs?: number, expectStatus?: number,
+ *   onMeasureStart?: () => unknown, onMeasureEnd?: () => unknown }} o
+ *   `onMeasureStart` / `onMeasureEnd` are awaited right before and after the measured window (e.g. to
+ *   sample a role's CPU time while the load keeps running).
  */
 export async function runLoad(o) {
   const url = new URL(o.url);
@@ -43,16 +46,20 @@ export async function runLoad(o) {
   };
   const workers = Array.from({ length: o.concurrency }, worker);
   await new Promise((r) => setTimeout(r, o.warmupMs ?? 1000));
+  const startMark = await o.onMeasureStart?.();
   measuring = true;
   const started = performance.now();
   await new Promise((r) => setTimeout(r, o.durationMs));
   measuring = false;
   const elapsed = performance.now() - started;
+  const endMark = await o.onMeasureEnd?.();
   stop = true;
   await Promise.all(workers);
   await pool.close();
   latencies.sort((a, b) => a - b);
   return {
+    startMark,
+    endMark,
     requests: latencies.length,
     errors,
     firstError: firstError ? String(firstError.message ?? firstError) : undefined,
@@ -67,4 +74,5 @@ export const fmt = {
   ms: (n) => `${n.toFixed(2)} ms`.padStart(10),
   pct: (n) => `${(n * 100).toFixed(1)}%`.padStart(7),
   mb: (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`,
+  us: (n) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : '—').padStart(8),
 };

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// CPU cost per request of the proxy, per configuration and per chain layer: the proxy runs in its own
+// process; we sample its process.cpuUsage() and the number of requests its server received right
+// before and after a fixed-concurrency window, so µs of CPU per request = Δcpu / Δrequests. Unlike
+// req/s, this hardly moves when other processes compete for the cores, so it is the figure to compare
+// across commits. Each variant is measured BENCH_ROUNDS times (rounds interleave the variants) and
+// the median is printed.
+//
+// Variants (BENCH_VARIANTS, comma-separated; default all):
+//   passthrough   proxy-core, no middleware
+//   none          the runner's chain with anonymous auth only (runner overhead baseline)
+//   auth | audit | tools | telemetry   that one layer alone (anonymous auth unless "auth")
+//   auth+authz    JWT + Cedar (authz cost = this − auth)
+//   full          the benchmark's full chain (auth, audit, tools, telemetry, authz)
+//
+//   node bench/cpu.mjs
+//   BENCH_MODES=json BENCH_VARIANTS=passthrough,full BENCH_CPU_PROF=/tmp/prof node bench/cpu.mjs
+//     BENCH_CPU_PROF writes a V8 CPU profile (.cpuprofile) of every proxy process into that directory.
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { fmt, runLoad } from './lib/load.mjs';
+import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+if (!existsSync(`${root}/packages/runner/dist/index.js`)) {
+  execSync('npx nx run-many -t build --outputStyle=static', { cwd: root, stdio: 'inherit' });
+}
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const modes = (process.env.BENCH_MODES ?? 'json,sse').split(',');
+const ALL = ['passthrough', 'none', 'auth', 'audit', 'tools', 'telemetry', 'auth+authz', 'full'];
+const variants = (process.env.BENCH_VARIANTS ?? ALL.join(',')).split(',');
+const profDir = process.env.BENCH_CPU_PROF;
+if (profDir) mkdirSync(profDir, { recursive: true });
+const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+
+const body = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'echo', arguments: { text: 'hello bastion' } },
+});
+const headers = {
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-06-18',
+};
+
+function spawnVariant(v, upstreamUrl) {
+  if (v === 'passthrough') return spawnRole('proxy', [upstreamUrl], {}, execArgv);
+  const layers = v === 'full' ? undefined : v === 'none' ? 'none' : v.replace('+', ',');
+  return spawnRole('full-chain', layers ? [upstreamUrl, layers] : [upstreamUrl], {}, execArgv);
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+console.log(
+  `Bastion CPU per request — node ${process.version}, concurrency ${concurrency}, ${rounds} × ${durationMs} ms per variant (median)`,
+);
+console.log('mode  variant        CPU/req   vs none   req/s (noisy)');
+for (const mode of modes) {
+  const upstream = await spawnRole('upstream', [mode]);
+  const roles = new Map();
+  for (const v of variants) roles.set(v, await spawnVariant(v, upstream.url));
+  const samples = new Map(variants.map((v) => [v, { cpu: [], rps: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const v of variants) {
+      const role = roles.get(v);
+      const res = await runLoad({
+        url: role.url,
+        body,
+        headers: role.token ? { ...headers, authorization: `Bearer ${role.token}` } : headers,
+        concurrency,
+        durationMs,
+        warmupMs: r === 0 ? warmupMs * 2 : warmupMs,
+        onMeasureStart: () => role.cpu(),
+        onMeasureEnd: () => role.cpu(),
+      });
+      if (res.errors > 0) console.log(`  ! ${mode} ${v}: ${res.errors} errors (first: ${res.firstError})`);
+      samples.get(v).cpu.push(cpuPerRequest(res.startMark, res.endMark));
+      samples.get(v).rps.push(res.rps);
+    }
+  }
+  const base = samples.has('none') ? median(samples.get('none').cpu) : Number.NaN;
+  for (const v of variants) {
+    const cpu = median(samples.get(v).cpu);
+    const delta =
+      v === 'none' || v === 'passthrough' || !Number.isFinite(base) ? '' : `+${(cpu - base).toFixed(0)} µs`;
+    console.log(
+      `${mode.padEnd(5)} ${v.padEnd(12)} ${fmt.us(cpu)} ${delta.padStart(9)}   ${fmt.rps(median(samples.get(v).rps))}`,
+    );
+  }
+  for (const role of roles.values()) await role.stop();
+  await upstream.stop();
+}
