@@ -3,22 +3,26 @@
  * `bastion` entry point: parse the command line, run the command, turn every failure into one line
  * on stderr and a documented exit code.
  */
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { CliError, ExitCode, formatErrorLine } from './errors.js';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({
-    outputError: (str, write) => {
-      const line = str
-        .replace(/^error:\s*/i, '')
-        .replace(/\s*\n\s*/g, ' ')
-        .trim();
-      write(`bastion: ${line}. Run \`bastion help\` or add --help for usage\n`);
-    },
-  });
+  const configure = (cmd: Command) => {
+    cmd.exitOverride();
+    cmd.configureOutput({
+      outputError: (str, write) => {
+        const line = str
+          .replace(/^error:\s*/i, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim();
+        write(`bastion: ${line}. Run \`bastion help\` or add --help for usage\n`);
+      },
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
