@@ -5,7 +5,8 @@ import { startProxyServer } from '@bastion-mcp/proxy-core';
 import { createFullChain } from '@bastion-mcp/conformance';
 import { reportReady } from '../lib/spawn.mjs';
 
-const chain = await createFullChain();
+// SOAK_TELEMETRY=0 leaves the OpenTelemetry SDK out (to tell its memory from the rest of the chain).
+const chain = await createFullChain({ telemetry: process.env.SOAK_TELEMETRY !== '0' });
 const proxy = await startProxyServer({
   upstreamUrl: process.argv[2],
   serverName: 'soak',

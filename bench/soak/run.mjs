@@ -7,6 +7,7 @@
 //   node bench/soak/run.mjs                                  # 10 minutes, 200 req/s, 500 streams
 //   SOAK_DURATION_S=180 SOAK_RATE=200 SOAK_STREAMS=500 node bench/soak/run.mjs
 //   SOAK_JSON=bench/out/soak.json node bench/soak/run.mjs    # also write every window as JSON
+//   SOAK_TELEMETRY=0 …                                       # chain without the OpenTelemetry SDK
 import { execSync, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,17 +17,18 @@ import { fileURLToPath } from 'node:url';
 import { Agent, Pool } from 'undici';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const env = (name, fallback) => {
+const env = (name, fallback, min = 1) => {
   const v = process.env[name];
   if (v === undefined || v === '') return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new TypeError(`${name} must be a positive number, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new TypeError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
   return n;
 };
 const durationS = env('SOAK_DURATION_S', 600);
 const rate = env('SOAK_RATE', 200);
-const streams = env('SOAK_STREAMS', 500);
+const streams = env('SOAK_STREAMS', 500, 0);
 const windowS = env('SOAK_WINDOW_S', 10);
 const connections = env('SOAK_CONNECTIONS', 32);
 
