@@ -44,7 +44,13 @@ describe('bastion client setup', () => {
   it('claude-code: keeps every other key of ~/.claude.json and its 4-space indentation', async () => {
     mkdirSync(sb.home, { recursive: true });
     const file = join(sb.home, '.claude.json');
-    copyFileSync(fixture('claude-code.json'), file);
+    // written here, not as a fixture file: the repository formatter would re-indent a .json fixture
+    const claudeJson = {
+      numStartups: 42,
+      projects: { '/home/me/repo': { allowedTools: [] } },
+      mcpServers: { other: { type: 'http', url: 'https://example.com/mcp' } },
+    };
+    writeFileSync(file, `${JSON.stringify(claudeJson, null, 4)}\n`);
     const r = await sb.run(['client', 'setup', 'claude-code', 'demo']);
     expect(r.code).toBe(0);
     const text = readFileSync(file, 'utf8');
