@@ -2,7 +2,6 @@
  * Write a ProxyResponse to a node:http ServerResponse: JSON serialised once, SSE event by event with
  * backpressure, raw streams piped. Never buffers a stream.
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { channels, type SseStreamMessage } from '../diagnostics.js';
@@ -94,32 +93,63 @@ function publishSse(options: WriteResponseOptions, state: 'open' | 'close'): voi
   }
 }
 
-/** Wait until `out` drains, closes, or `stop` fires. Returns false when writing must stop. */
-async function drained(out: ServerResponse, stop: AbortSignal): Promise<boolean> {
-  if (out.destroyed || stop.aborted) return false;
-  try {
-    await once(out, 'drain', { signal: stop });
-    return !out.destroyed;
-  } catch {
-    return false;
+/**
+ * Fires once when the client goes away (`out` closes) or `endSignal` fires. One per streamed response;
+ * much cheaper than an AbortController (no DOMException, no EventTarget dispatch per response).
+ */
+class Stopper {
+  stopped = false;
+  readonly #waiters = new Set<() => void>();
+  readonly #out: ServerResponse;
+  readonly #endSignal: AbortSignal | undefined;
+  readonly #stop = (): void => {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const w of this.#waiters) w();
+    this.#waiters.clear();
+  };
+
+  constructor(out: ServerResponse, endSignal: AbortSignal | undefined) {
+    this.#out = out;
+    this.#endSignal = endSignal;
+    if (out.destroyed || endSignal?.aborted) this.stopped = true;
+    out.once('close', this.#stop);
+    endSignal?.addEventListener('abort', this.#stop, { once: true });
+  }
+
+  /** Call `fn` when stopping (at once when already stopped). Returns an unsubscribe function. */
+  onStop(fn: () => void): () => void {
+    if (this.stopped) {
+      fn();
+      return noop;
+    }
+    this.#waiters.add(fn);
+    return () => this.#waiters.delete(fn);
+  }
+
+  dispose(): void {
+    this.#waiters.clear();
+    this.#out.off('close', this.#stop);
+    this.#endSignal?.removeEventListener('abort', this.#stop);
   }
 }
 
-/** An AbortSignal fired when the client goes away or `endSignal` fires. */
-function stopSignal(out: ServerResponse, endSignal: AbortSignal | undefined): AbortController {
-  const ctrl = new AbortController();
-  const onClose = () => ctrl.abort();
-  out.once('close', onClose);
-  endSignal?.addEventListener('abort', onClose, { once: true });
-  ctrl.signal.addEventListener(
-    'abort',
-    () => {
-      out.off('close', onClose);
-      endSignal?.removeEventListener('abort', onClose);
-    },
-    { once: true },
-  );
-  return ctrl;
+const noop = (): void => {};
+
+/** Wait until `out` drains, closes, or `stop` fires. Resolves false when writing must stop. */
+function drained(out: ServerResponse, stop: Stopper): Promise<boolean> {
+  if (out.destroyed || stop.stopped) return Promise.resolve(false);
+  return new Promise<boolean>((resolve) => {
+    const onDrain = () => {
+      unsubscribe();
+      resolve(!out.destroyed);
+    };
+    out.once('drain', onDrain);
+    const unsubscribe = stop.onStop(() => {
+      out.off('drain', onDrain);
+      resolve(false);
+    });
+  });
 }
 
 async function relaySse(
@@ -127,13 +157,10 @@ async function relaySse(
   out: ServerResponse,
   options: WriteResponseOptions,
 ): Promise<void> {
-  const stop = stopSignal(out, options.endSignal);
+  const stop = new Stopper(out, options.endSignal);
   const iterator = events[Symbol.asyncIterator]();
   // Interrupt a pending next() when we must stop: the iterator's return() is then called below.
-  const stopped = new Promise<'stop'>((resolve) => {
-    if (stop.signal.aborted) resolve('stop');
-    else stop.signal.addEventListener('abort', () => resolve('stop'), { once: true });
-  });
+  const stopped = new Promise<'stop'>((resolve) => stop.onStop(() => resolve('stop')));
   out.flushHeaders();
   publishSse(options, 'open');
   let failed = false;
@@ -142,52 +169,82 @@ async function relaySse(
       const step = await Promise.race([iterator.next(), stopped]);
       if (step === 'stop' || step.done) break;
       if (!out.write(serializeSseEvent(step.value))) {
-        if (!(await drained(out, stop.signal))) break;
+        if (!(await drained(out, stop))) break;
       }
     }
   } catch {
     failed = true;
   } finally {
-    stop.abort();
+    stop.dispose();
     void Promise.resolve(iterator.return?.()).catch(() => {});
     publishSse(options, 'close');
   }
   finish(out, failed);
 }
 
-async function relayStream(
+/**
+ * Pipe a raw body to the client with backpressure, using plain stream events (no async iterator, no
+ * per-response AbortController: this is the passthrough hot path). Resolves when done; never rejects.
+ * A source error or premature close destroys the response (the client sees a truncation); the client
+ * going away or `endSignal` stops relaying, and the response is ended cleanly when still writable.
+ */
+function relayStream(
   stream: Readable,
   out: ServerResponse,
   options: WriteResponseOptions,
   isSse: boolean,
 ): Promise<void> {
-  const stop = stopSignal(out, options.endSignal);
   if (isSse) {
     out.removeHeader('content-length');
     out.setHeader('x-accel-buffering', 'no');
     out.flushHeaders();
     publishSse(options, 'open');
   }
-  let failed = false;
-  const onStop = () => destroyQuietly(stream);
-  stop.signal.addEventListener('abort', onStop, { once: true });
-  try {
-    for await (const chunk of stream) {
-      if (stop.signal.aborted) break;
-      if (!out.write(chunk)) {
-        if (!(await drained(out, stop.signal))) break;
-      }
+  return new Promise<void>((resolve) => {
+    const stop = new Stopper(out, options.endSignal);
+    let settled = false;
+    const done = (failed: boolean): void => {
+      if (settled) return;
+      settled = true;
+      stop.dispose();
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      out.off('drain', onDrain);
+      destroyQuietly(stream);
+      if (isSse) publishSse(options, 'close');
+      finish(out, failed);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (!out.write(chunk)) stream.pause();
+    };
+    const onDrain = (): void => {
+      stream.resume();
+    };
+    const onEnd = (): void => done(false);
+    const onError = (): void => done(true);
+    const onClose = (): void => done(!stream.readableEnded);
+    if (stop.stopped) {
+      done(false);
+      return;
     }
-  } catch {
-    // A stream destroyed because we stopped on purpose is not a failure.
-    failed = !stop.signal.aborted;
-  } finally {
-    stop.signal.removeEventListener('abort', onStop);
-    stop.abort();
-    destroyQuietly(stream);
-    if (isSse) publishSse(options, 'close');
-  }
-  finish(out, failed);
+    stop.onStop(() => done(false));
+    stream.on('error', onError);
+    stream.on('end', onEnd);
+    stream.on('close', onClose);
+    out.on('drain', onDrain);
+    if (stream.readableEnded) {
+      done(false);
+      return;
+    }
+    if (stream.destroyed) {
+      done(true);
+      return;
+    }
+    stream.on('data', onData);
+  });
 }
 
 /** End the response cleanly, or destroy it when the body failed mid-way (the client sees a truncation). */

@@ -3,7 +3,7 @@
  * (one per upstream origin, keep-alive) and returns the upstream response as a `stream` body. Bodies
  * are never buffered here; middlewares that need the messages use `mapResponseMessages`.
  */
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Pool, type Dispatcher } from 'undici';
 import { channels, type UpstreamFinishMessage, type UpstreamStartMessage } from '../diagnostics.js';
 import { httpError } from '../edge/error-to-response.js';
@@ -13,7 +13,7 @@ import { JsonRpcErrorCode } from '../jsonrpc.js';
 import { isSseContentType, type ProxyResponse } from '../response.js';
 import { parseSse } from '../sse/parser.js';
 import { appendHeader, FORWARDER_OWNED, relayableResponseHeaders } from './headers.js';
-import { IdleTimeoutStream } from './idle-timeout.js';
+import { watchIdle } from './idle-timeout.js';
 import { type ResolvedUpstreamOptions, resolveUpstreamOptions, type UpstreamOptions } from './options.js';
 import { localEndpointFor, mapEndpointUrl, upstreamMessageUrl } from './url.js';
 import type { SseEvent } from '../sse/event.js';
@@ -146,6 +146,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     return pool;
   }
 
+  /** The target of the common case (endpoint route, no inbound query), computed once; never mutated. */
+  const plainTarget = mapEndpointUrl(remote, '');
+
   function targetUrl(exchange: Exchange): URL | undefined {
     if (exchange.route === 'sse-message') {
       return upstreamMessageUrl(remote, localPath, exchange.request.path, exchange.request.query);
@@ -197,7 +200,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
   function wrapBody(stream: Readable, isSse: boolean): Readable {
     const idle = isSse ? cfg.sseIdleTimeoutMs : cfg.bodyTimeoutMs;
     if (idle === 0) return stream;
-    const guard = new IdleTimeoutStream(idle, () =>
+    return watchIdle(stream, idle, () =>
       httpError(
         504,
         JsonRpcErrorCode.InternalError,
@@ -208,8 +211,6 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         },
       ),
     );
-    pipeline(stream, guard, () => {});
-    return guard;
   }
 
   /** Legacy SSE: rewrite the `endpoint` event so the client posts back through the proxy. */
@@ -248,7 +249,8 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
         'Proxy is shutting down',
       );
     }
-    const target = targetUrl(exchange);
+    const target =
+      exchange.route !== 'sse-message' && exchange.request.query === '' ? plainTarget : targetUrl(exchange);
     if (target === undefined) {
       throw httpError(404, JsonRpcErrorCode.InvalidRequest, ProxyCoreErrorCode.NotFound, 'Not found');
     }

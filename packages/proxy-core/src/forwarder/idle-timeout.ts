@@ -1,27 +1,23 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 
-/** Passes bytes through and fails with `error()` when no chunk arrived for `idleMs`. */
-export class IdleTimeoutStream extends Transform {
-  #timer: NodeJS.Timeout;
-
-  constructor(idleMs: number, error: () => Error) {
-    super();
-    this.#timer = setTimeout(() => this.destroy(error()), idleMs);
-    this.#timer.unref();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#timer.refresh();
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    clearTimeout(this.#timer);
-    cb();
-  }
-
-  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
-    clearTimeout(this.#timer);
-    cb(err);
-  }
+/**
+ * Destroy `stream` with `error()` when no chunk arrived into it for `idleMs` (like undici's
+ * `bodyTimeout`, which the forwarder cannot use because the SSE / non-SSE limit is only known once the
+ * response headers are in). The watch sits on the stream's own `push` — the call through which undici
+ * delivers body chunks — so no extra Transform stream, pipeline or copy is added per response. The timer
+ * is cleared when the stream ends, fails or is destroyed.
+ */
+export function watchIdle(stream: Readable, idleMs: number, error: () => Error): Readable {
+  const timer = setTimeout(() => {
+    if (!stream.destroyed) stream.destroy(error());
+  }, idleMs);
+  timer.unref();
+  const push = stream.push;
+  stream.push = function pushWatched(this: Readable, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk === null) clearTimeout(timer);
+    else timer.refresh();
+    return push.call(this, chunk, encoding);
+  };
+  stream.once('close', () => clearTimeout(timer));
+  return stream;
 }
