@@ -16,6 +16,11 @@
 //   node bench/cpu.mjs
 //   BENCH_MODES=json BENCH_VARIANTS=passthrough,full BENCH_CPU_PROF=/tmp/prof node bench/cpu.mjs
 //     BENCH_CPU_PROF writes a V8 CPU profile (.cpuprofile) of every proxy process into that directory.
+//   BENCH_BASELINE=/path/to/other/checkout node bench/cpu.mjs
+//     also runs every variant from that checkout's bench/ and builds (same harness, interleaved rounds),
+//     printed as "<variant>@base": a before/after comparison that machine noise hits equally.
+// The minimum over rounds is printed next to the median: on a shared machine the least-disturbed
+// round is the best estimate of the intrinsic cost.
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +38,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const modes = (process.env.BENCH_MODES ?? 'json,sse').split(',');
 const ALL = ['passthrough', 'none', 'auth', 'audit', 'tools', 'telemetry', 'auth+authz', 'full'];
-const variants = (process.env.BENCH_VARIANTS ?? ALL.join(',')).split(',');
+const baseline = process.env.BENCH_BASELINE;
+const chosen = (process.env.BENCH_VARIANTS ?? ALL.join(',')).split(',');
+const variants = baseline ? chosen.flatMap((v) => [`${v}@base`, v]) : chosen;
 const profDir = process.env.BENCH_CPU_PROF;
 if (profDir) mkdirSync(profDir, { recursive: true });
 const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
@@ -50,10 +57,12 @@ const headers = {
   'mcp-protocol-version': '2025-06-18',
 };
 
-function spawnVariant(v, upstreamUrl) {
-  if (v === 'passthrough') return spawnRole('proxy', [upstreamUrl], {}, execArgv);
+function spawnVariant(variant, upstreamUrl) {
+  const [v, from] = variant.split('@');
+  const dir = from === 'base' ? `${baseline}/bench` : undefined;
+  if (v === 'passthrough') return spawnRole('proxy', [upstreamUrl], {}, execArgv, dir);
   const layers = v === 'full' ? undefined : v === 'none' ? 'none' : v.replace('+', ',');
-  return spawnRole('full-chain', layers ? [upstreamUrl, layers] : [upstreamUrl], {}, execArgv);
+  return spawnRole('full-chain', layers ? [upstreamUrl, layers] : [upstreamUrl], {}, execArgv, dir);
 }
 
 const median = (xs) => {
@@ -64,7 +73,7 @@ const median = (xs) => {
 console.log(
   `Bastion CPU per request — node ${process.version}, concurrency ${concurrency}, ${rounds} × ${durationMs} ms per variant (median)`,
 );
-console.log('mode  variant        CPU/req   vs none   req/s (noisy)');
+console.log('mode  variant             CPU/req (median)  (min)   vs none   req/s (noisy)');
 for (const mode of modes) {
   const upstream = await spawnRole('upstream', [mode]);
   const roles = new Map();
@@ -88,13 +97,19 @@ for (const mode of modes) {
       samples.get(v).rps.push(res.rps);
     }
   }
-  const base = samples.has('none') ? median(samples.get('none').cpu) : Number.NaN;
   for (const v of variants) {
+    const suffix = v.includes('@') ? '@base' : '';
+    const noneKey = `none${suffix}`;
+    const base = samples.has(noneKey) ? median(samples.get(noneKey).cpu) : Number.NaN;
     const cpu = median(samples.get(v).cpu);
+    const min = Math.min(...samples.get(v).cpu);
+    const bare = v.split('@')[0];
     const delta =
-      v === 'none' || v === 'passthrough' || !Number.isFinite(base) ? '' : `+${(cpu - base).toFixed(0)} µs`;
+      bare === 'none' || bare === 'passthrough' || !Number.isFinite(base)
+        ? ''
+        : `+${(cpu - base).toFixed(0)} µs`;
     console.log(
-      `${mode.padEnd(5)} ${v.padEnd(12)} ${fmt.us(cpu)} ${delta.padStart(9)}   ${fmt.rps(median(samples.get(v).rps))}`,
+      `${mode.padEnd(5)} ${v.padEnd(17)}   ${fmt.us(cpu)}    ${fmt.us(min)} ${delta.padStart(9)}   ${fmt.rps(median(samples.get(v).rps))}`,
     );
   }
   for (const role of roles.values()) await role.stop();

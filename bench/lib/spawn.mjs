@@ -10,9 +10,13 @@ import { fileURLToPath } from 'node:url';
  * @param {string[]} args
  * @param {Record<string,string>} env
  * @param {string[]} execArgv extra node flags for the role (e.g. `--cpu-prof`)
+ * @param {string} [benchDir] the bench directory to take the role from (default this one); another
+ *   checkout's, to compare two builds in one run
  */
-export async function spawnRole(name, args = [], env = {}, execArgv = []) {
-  const script = fileURLToPath(new URL(`../roles/${name}.mjs`, import.meta.url));
+export async function spawnRole(name, args = [], env = {}, execArgv = [], benchDir = undefined) {
+  const script = benchDir
+    ? `${benchDir}/roles/${name}.mjs`
+    : fileURLToPath(new URL(`../roles/${name}.mjs`, import.meta.url));
   const child = fork(script, args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
