@@ -32,6 +32,14 @@ export interface PolicySetInput {
   readonly schemaFile?: string | undefined;
   /** What an evaluation error in any policy means: `deny` (default, fail closed) or `ignore` (Cedar's own semantics). */
   readonly onEvaluationError?: 'deny' | 'ignore' | undefined;
+  /**
+   * How many decisions to remember (least recently used evicted first). Cedar evaluation is a pure
+   * function of the policy set, the static entities and the request, so an identical request (same
+   * principal with the same claims, action, resource, arguments) gets the remembered decision without
+   * a round trip through the wasm engine. Requests whose serialised form exceeds 4 KiB are never
+   * cached. Default 1000; `0` disables.
+   */
+  readonly decisionCacheSize?: number | undefined;
 }
 
 /** A Cedar authorization request. */
@@ -108,12 +116,33 @@ function schemaFrom(
 
 let engineCounter = 0;
 
+/** Requests longer than this (serialised) are evaluated without the decision cache. */
+const MAX_CACHED_KEY_LENGTH = 4096;
+
+function cacheKey(request: EvaluationRequest): string {
+  return JSON.stringify([
+    request.principal,
+    request.action,
+    request.resource,
+    request.context,
+    request.entities,
+  ]);
+}
+
+/** A cached decision handed out: arrays copied so a caller cannot alter the cached one. */
+function copyDecision(d: Decision): Decision {
+  return { ...d, policyIds: [...d.policyIds] };
+}
+
 export class PolicyEngine {
   readonly #cedar: Cedar;
   readonly #policySetId: string;
   readonly #staticEntities: EntityJson[];
   readonly #staticKeys: Map<string, number>;
   readonly #failClosed: boolean;
+  readonly #cacheSize: number;
+  /** Decisions by request key; Map order is the LRU order (oldest first). */
+  readonly #decisions = new Map<string, Decision>();
   /** The policies, in order, with their ids and sources. */
   readonly policies: readonly PolicyEntry[];
 
@@ -123,6 +152,7 @@ export class PolicyEngine {
     policies: PolicyEntry[],
     entities: EntityJson[],
     failClosed: boolean,
+    cacheSize: number,
   ) {
     this.#cedar = cedar;
     this.#policySetId = policySetId;
@@ -130,6 +160,7 @@ export class PolicyEngine {
     this.#staticEntities = entities;
     this.#staticKeys = new Map(entities.map((e, i) => [uidKey(e.uid), i]));
     this.#failClosed = failClosed;
+    this.#cacheSize = cacheSize;
   }
 
   /**
@@ -162,6 +193,10 @@ export class PolicyEngine {
     const onError = input.onEvaluationError ?? 'deny';
     if (onError !== 'deny' && onError !== 'ignore') {
       throw new TypeError('"onEvaluationError" must be "deny" or "ignore"');
+    }
+    const cacheSize = input.decisionCacheSize ?? 1000;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new TypeError('"decisionCacheSize" must be a non-negative integer');
     }
 
     const cedar = await loadCedar();
@@ -238,7 +273,7 @@ export class PolicyEngine {
         pre.errors.map((e) => ({ source: 'policies', message: describeCedarError(e) })),
       );
     }
-    return new PolicyEngine(cedar, id, policies, entities, onError === 'deny');
+    return new PolicyEngine(cedar, id, policies, entities, onError === 'deny', cacheSize);
   }
 
   /** Whether any policy text mentions one of `words` (used to skip work no policy needs). */
@@ -259,8 +294,32 @@ export class PolicyEngine {
     return base.concat(request);
   }
 
+  /** Decisions currently remembered (diagnostics and tests). */
+  get cachedDecisions(): number {
+    return this.#decisions.size;
+  }
+
   /** The decision function. Never throws for a well-formed request; problems deny. */
   evaluate(request: EvaluationRequest): Decision {
+    if (this.#cacheSize === 0) return this.#evaluate(request);
+    const key = cacheKey(request);
+    if (key.length > MAX_CACHED_KEY_LENGTH) return this.#evaluate(request);
+    const hit = this.#decisions.get(key);
+    if (hit !== undefined) {
+      this.#decisions.delete(key);
+      this.#decisions.set(key, hit);
+      return copyDecision(hit);
+    }
+    const decision = this.#evaluate(request);
+    this.#decisions.set(key, decision);
+    if (this.#decisions.size > this.#cacheSize) {
+      const oldest = this.#decisions.keys().next().value as string;
+      this.#decisions.delete(oldest);
+    }
+    return copyDecision(decision);
+  }
+
+  #evaluate(request: EvaluationRequest): Decision {
     const answer = this.#cedar.statefulIsAuthorized({
       principal: request.principal,
       action: request.action,

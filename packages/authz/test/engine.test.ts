@@ -267,3 +267,76 @@ describe('PolicyEngine.evaluate', () => {
     );
   });
 });
+
+describe('PolicyEngine decision cache', () => {
+  const model2 = { groupEntityType: 'Group', roleEntityType: 'Role' };
+  const policies = [
+    '@id("eng") permit(principal in Group::"eng", action == Action::"call_tool", resource);',
+    '@id("no-big") forbid(principal, action, resource) when { context has arg_n && context.arg_n > 5 };',
+  ];
+
+  it('answers a repeated request from the cache with the same decision', async () => {
+    const engine = await PolicyEngine.create({ policies });
+    const alice = buildPrincipal(identity({ subject: 'alice', groups: ['eng'] }), model2);
+    const first = engine.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'add' }, { n: 1 }));
+    expect(engine.cachedDecisions).toBe(1);
+    const second = engine.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'add' }, { n: 1 }));
+    expect(engine.cachedDecisions).toBe(1);
+    expect(second).toEqual(first);
+    expect(second).toMatchObject({ decision: 'allow', policyIds: ['eng'] });
+  });
+
+  it('never reuses a decision across a different principal, claims, resource or arguments', async () => {
+    const engine = await PolicyEngine.create({ policies });
+    const alice = buildPrincipal(identity({ subject: 'alice', groups: ['eng'] }), model2);
+    const aliceSales = buildPrincipal(identity({ subject: 'alice', groups: ['sales'] }), model2);
+    const tool = (name: string, args?: Record<string, unknown>) =>
+      buildRequest(alice, 'demo', { kind: 'tool', name }, args);
+    expect(engine.evaluate(tool('add', { n: 1 })).decision).toBe('allow');
+    // Same principal id, other groups: a different entity, so a different decision.
+    expect(
+      engine.evaluate(buildRequest(aliceSales, 'demo', { kind: 'tool', name: 'add' }, { n: 1 })).decision,
+    ).toBe('deny');
+    // Other arguments.
+    expect(engine.evaluate(tool('add', { n: 9 }))).toMatchObject({ decision: 'deny', policyIds: ['no-big'] });
+    expect(engine.evaluate(tool('add', { n: 1 })).decision).toBe('allow');
+    expect(engine.cachedDecisions).toBe(3);
+  });
+
+  it('hands out copies: altering a returned decision does not alter later answers', async () => {
+    const engine = await PolicyEngine.create({ policies });
+    const alice = buildPrincipal(identity({ subject: 'alice', groups: ['eng'] }), model2);
+    const d = engine.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'echo' }));
+    d.policyIds.push('tampered');
+    expect(engine.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'echo' })).policyIds).toEqual([
+      'eng',
+    ]);
+  });
+
+  it('evicts the least recently used decision beyond decisionCacheSize', async () => {
+    const engine = await PolicyEngine.create({ policies, decisionCacheSize: 2 });
+    const alice = buildPrincipal(identity({ subject: 'alice', groups: ['eng'] }), model2);
+    for (const n of [1, 2, 3, 4])
+      engine.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'add' }, { n }));
+    expect(engine.cachedDecisions).toBe(2);
+  });
+
+  it('does not cache requests whose serialised form is large, nor anything when disabled', async () => {
+    const engine = await PolicyEngine.create({ policies });
+    const alice = buildPrincipal(identity({ subject: 'alice', groups: ['eng'] }), model2);
+    const big = engine.evaluate(
+      buildRequest(alice, 'demo', { kind: 'tool', name: 'echo' }, { text: 'x'.repeat(5000) }),
+    );
+    expect(big.decision).toBe('allow');
+    expect(engine.cachedDecisions).toBe(0);
+    const off = await PolicyEngine.create({ policies, decisionCacheSize: 0 });
+    off.evaluate(buildRequest(alice, 'demo', { kind: 'tool', name: 'echo' }));
+    expect(off.cachedDecisions).toBe(0);
+  });
+
+  it('rejects a malformed decisionCacheSize', async () => {
+    await expect(PolicyEngine.create({ policies, decisionCacheSize: -1 })).rejects.toThrow(
+      '"decisionCacheSize" must be a non-negative integer',
+    );
+  });
+});
