@@ -244,6 +244,24 @@ describe('switches', () => {
     await server.close();
   });
 
+  it('without a span exporter or OTLP endpoint starts no span and passes the client trace headers on unchanged', async () => {
+    const t = await telemetryWith({});
+    let headers: Record<string, string> = {};
+    const ex = exchangeFor(call('echo'), { traceparent: PARENT, tracestate: 'vendor=abc' });
+    ex.upstreamHeaders.traceparent = PARENT;
+    ex.upstreamHeaders.tracestate = 'vendor=abc';
+    await composeChain([t.edge, t.middleware], async (inner) => {
+      headers = { ...inner.upstreamHeaders };
+      return okTerminal(inner);
+    })(ex);
+    // No proxy span was made, so nothing replaced the client's own context.
+    expect(headers.traceparent).toBe(PARENT);
+    expect(headers.tracestate).toBe('vendor=abc');
+    const server = await t.startMetricsServer({ port: 0 });
+    expect(sampleValue(await scrape(server.url), 'bastion_mcp_requests_total', {})).toBe(1);
+    await server.close();
+  });
+
   it('enabled: false gives pass-through middlewares and no metrics endpoint', async () => {
     const t = await createTelemetry({ enabled: false });
     expect(t.enabled).toBe(false);

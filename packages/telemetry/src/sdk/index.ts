@@ -52,12 +52,17 @@ export async function createSdkTelemetry(options: ResolvedOptions): Promise<Tele
         ),
       );
     }
-    tracerProvider = new BasicTracerProvider({
-      resource,
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
-      spanProcessors: processors,
-    });
-    tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+    // Spans nobody exports are pure cost (a span, its attributes and ids on every request): without a
+    // processor no tracer is made, so no span is started and the client's trace headers pass upstream
+    // unchanged (the forwarder's allow-list keeps them).
+    if (processors.length > 0) {
+      tracerProvider = new BasicTracerProvider({
+        resource,
+        sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio) }),
+        spanProcessors: processors,
+      });
+      tracer = tracerProvider.getTracer(INSTRUMENTATION_SCOPE, VERSION);
+    }
   }
 
   let meterProvider: MeterProvider | undefined;
@@ -122,7 +127,7 @@ export async function createSdkTelemetry(options: ResolvedOptions): Promise<Tele
     edge: createEdgeMiddleware(tracker),
     middleware: createInnerMiddleware(tracker, {
       inspectResponses: options.inspectResponses,
-      traces: options.traces,
+      traces: tracer !== undefined,
       routes,
       flush: forceFlush,
     }),
