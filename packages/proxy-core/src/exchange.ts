@@ -2,7 +2,7 @@
  * The exchange: everything one inbound HTTP request carries through the middleware chain.
  *
  * The JSON-RPC body is parsed once by the request guards and shared by every middleware. The raw
- * inbound bearer token is kept in a non-enumerable slot so that serialising an exchange (audit,
+ * inbound bearer token is kept in a private field so that serialising an exchange (audit,
  * logs, spans) can never leak it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -73,8 +73,6 @@ export const silentLogger: ExchangeLogger = {
   error() {},
 };
 
-const kToken = Symbol('bastion.inboundToken');
-
 /** Everything the chain shares for one request. Created by the server; never global. */
 export class Exchange {
   readonly request: InboundRequest;
@@ -100,6 +98,8 @@ export class Exchange {
   readonly startedAt: number;
   /** `true` once `rpc` was rewritten so the forwarder must re-serialise it instead of sending the raw body. */
   rpcModified = false;
+  /** A private field: invisible to `Object.keys`, `JSON.stringify`, spreads and `util.inspect`. */
+  #inboundToken: string | undefined;
 
   constructor(init: {
     request: InboundRequest;
@@ -126,16 +126,11 @@ export class Exchange {
 
   /** The inbound bearer token, kept only in memory for token exchange. Not enumerable, never serialised. */
   get inboundToken(): string | undefined {
-    return (this as unknown as Record<symbol, string | undefined>)[kToken];
+    return this.#inboundToken;
   }
 
   set inboundToken(token: string | undefined) {
-    Object.defineProperty(this, kToken, {
-      value: token,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    });
+    this.#inboundToken = token;
   }
 
   /** Replace the JSON-RPC message (e.g. a renamed tool); the forwarder re-serialises it. */

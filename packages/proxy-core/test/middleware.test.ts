@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { composeChain, Exchange, jsonResponse, type Middleware } from '../src/index.js';
 
@@ -69,5 +70,10 @@ describe('Exchange', () => {
     expect(ex.inboundToken).toBe('secret-token-value');
     expect(JSON.stringify(ex)).not.toContain('secret-token-value');
     expect(Object.keys(ex)).not.toContain('inboundToken');
+    expect(inspect(ex, { showHidden: true, depth: 5 })).not.toContain('secret-token-value');
+    expect(JSON.stringify({ ...ex })).not.toContain('secret-token-value');
+    expect(ex.derive({ jsonrpc: '2.0', id: 2, method: 'tools/list' }).inboundToken).toBe(
+      'secret-token-value',
+    );
   });
 });
