@@ -213,13 +213,22 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): To
 
   if (jwks && options.warmUp !== false) jwks.refresh().catch(() => {});
 
+  // The verifier hands out the same payload object for a cached token, so the (frozen) identity built
+  // from it is built once per verified token instead of on every request.
+  const identities = new WeakMap<object, Identity>();
+
   return {
     jwks,
     introspector,
     async authenticate(token: string, exchange?: Exchange): Promise<Identity> {
       if (verifier && looksLikeJwt(token)) {
         const { payload } = await verifier.verify(token, exchange);
-        return identityFromClaims(payload as Record<string, unknown>, mapping, 'jwt');
+        let identity = identities.get(payload);
+        if (identity === undefined) {
+          identity = identityFromClaims(payload as Record<string, unknown>, mapping, 'jwt');
+          identities.set(payload, identity);
+        }
+        return identity;
       }
       if (introspector) {
         const claims = await introspector.introspect(token, exchange);
