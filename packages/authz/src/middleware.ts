@@ -89,8 +89,19 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
   });
   const model = { groupEntityType: opts.groupEntityType, roleEntityType: opts.roleEntityType };
 
-  const principalOf = (exchange: Exchange): PrincipalPart | undefined =>
-    exchange.identity ? buildPrincipal(exchange.identity, model) : undefined;
+  // Identities are immutable and auth hands out the same one for a cached token, so the principal
+  // entity (every claim mapped to Cedar) is built once per identity, not on every request.
+  const principals = new WeakMap<object, PrincipalPart>();
+  const principalOf = (exchange: Exchange): PrincipalPart | undefined => {
+    const identity = exchange.identity;
+    if (!identity) return undefined;
+    let principal = principals.get(identity);
+    if (principal === undefined) {
+      principal = buildPrincipal(identity, model);
+      principals.set(identity, principal);
+    }
+    return principal;
+  };
 
   const logErrors = (exchange: Exchange, what: string, decision: Decision): void => {
     if (decision.errors.length === 0) return;
