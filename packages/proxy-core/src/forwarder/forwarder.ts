@@ -148,6 +148,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
 
   /** The target of the common case (endpoint route, no inbound query), computed once; never mutated. */
   const plainTarget = mapEndpointUrl(remote, '');
+  const plainTargetRedacted = redactUrl(plainTarget);
+  /** The URL as published on the diagnostics channels (no credentials, no query). */
+  const publishedUrl = (url: URL): string => (url === plainTarget ? plainTargetRedacted : redactUrl(url));
 
   function targetUrl(exchange: Exchange): URL | undefined {
     if (exchange.route === 'sse-message') {
@@ -261,7 +264,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     if (channels.upstreamStart.hasSubscribers) {
       channels.upstreamStart.publish({
         exchange,
-        url: redactUrl(url),
+        url: publishedUrl(url),
         method,
       } satisfies UpstreamStartMessage);
     }
@@ -269,7 +272,7 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
       if (channels.upstreamFinish.hasSubscribers) {
         channels.upstreamFinish.publish({
           exchange,
-          url: redactUrl(url),
+          url: publishedUrl(url),
           method,
           status,
           errorCode,
