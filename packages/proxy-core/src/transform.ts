@@ -148,6 +148,8 @@ export async function mapResponseMessages(
         }
         if (!isJsonRpcObject(parsed)) return ev;
         const mapped = await fn(parsed);
+        // Unchanged message: relay the event as received (no re-serialisation, byte-identical data).
+        if (mapped === parsed) return ev;
         return { ...ev, data: JSON.stringify(mapped) };
       }),
     );

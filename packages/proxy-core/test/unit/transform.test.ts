@@ -107,6 +107,26 @@ describe('mapResponseMessages', () => {
     ]);
   });
 
+  it('relays an SSE event the function leaves unchanged as received, byte for byte', async () => {
+    // Formatting a re-serialisation would not keep (spaces, key order, escapes).
+    const original = '{ "jsonrpc": "2.0", "id": 7, "result": { "b": 1, "a": "\\u00e9" } }';
+    const wire = serializeSseEvent({ data: original, id: '9', event: 'message' });
+    const res: ProxyResponse = {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: { type: 'stream', stream: Readable.from([Buffer.from(wire)]) },
+    };
+    let seen: JsonRpcMessage | undefined;
+    const out = await mapResponseMessages(res, (m) => {
+      seen = m;
+      return m;
+    });
+    const [ev] = await collect((out.body as { events: AsyncIterable<SseEvent> }).events);
+    expect(seen).toMatchObject({ id: 7, result: { a: 'é' } });
+    expect(ev?.data).toBe(original);
+    expect(ev?.id).toBe('9');
+  });
+
   it('is lazy on SSE: the first event is mapped before the second exists', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
