@@ -152,6 +152,29 @@ function drained(out: ServerResponse, stop: Stopper): Promise<boolean> {
   });
 }
 
+/**
+ * The iterator's next step, or `'stop'` as soon as `stop` fires (a pending next() is interrupted; the
+ * caller then calls the iterator's return()). Deliberately not `Promise.race([next(), stopped])` with
+ * one long-lived `stopped` promise: every race adds a reaction to it that keeps the step (and its
+ * event) reachable until the stream ends, which grows the heap with every relayed event.
+ */
+function nextOrStop<T>(iterator: AsyncIterator<T>, stop: Stopper): Promise<IteratorResult<T> | 'stop'> {
+  if (stop.stopped) return Promise.resolve('stop');
+  return new Promise<IteratorResult<T> | 'stop'>((resolve, reject) => {
+    const unsubscribe = stop.onStop(() => resolve('stop'));
+    iterator.next().then(
+      (step) => {
+        unsubscribe();
+        resolve(step);
+      },
+      (err: unknown) => {
+        unsubscribe();
+        reject(err);
+      },
+    );
+  });
+}
+
 async function relaySse(
   events: AsyncIterable<SseEvent>,
   out: ServerResponse,
@@ -159,14 +182,12 @@ async function relaySse(
 ): Promise<void> {
   const stop = new Stopper(out, options.endSignal);
   const iterator = events[Symbol.asyncIterator]();
-  // Interrupt a pending next() when we must stop: the iterator's return() is then called below.
-  const stopped = new Promise<'stop'>((resolve) => stop.onStop(() => resolve('stop')));
   out.flushHeaders();
   publishSse(options, 'open');
   let failed = false;
   try {
     for (;;) {
-      const step = await Promise.race([iterator.next(), stopped]);
+      const step = await nextOrStop(iterator, stop);
       if (step === 'stop' || step.done) break;
       if (!out.write(serializeSseEvent(step.value))) {
         if (!(await drained(out, stop))) break;
