@@ -8,6 +8,7 @@ import type { AuditSink } from '@bastion-mcp/audit';
 import type { FetchLike } from '@bastion-mcp/auth';
 import {
   type ExchangeLogger,
+  type Middleware,
   type ProxyServer,
   type ReadinessReport,
   silentLogger,
@@ -42,6 +43,14 @@ export interface StartProxyOptions {
   readonly telemetryOverrides?: Partial<TelemetryOptions> | undefined;
   /** `fetch` for identity-provider and STS calls. Default the global fetch. */
   readonly fetch?: FetchLike | undefined;
+  /**
+   * Middlewares appended after the RunConfig's chain, innermost (right before the forwarder), in the
+   * given order: e.g. an app's own upstream credential (the CLI's OAuth session). They see only
+   * requests that passed every configured layer, and what they set on `upstreamHeaders` is what the
+   * remote receives. The proxy owns them from then on: their `close()` runs when the proxy closes,
+   * and when the start fails. Default none.
+   */
+  readonly innerMiddlewares?: readonly Middleware[] | undefined;
 }
 
 /** A running proxy. */
@@ -88,6 +97,36 @@ function outboundProxy(
   });
 }
 
+/** Validate `options.innerMiddlewares` (a TypeError naming the option). */
+function checkInnerMiddlewares(value: readonly Middleware[] | undefined): readonly Middleware[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new TypeError('"innerMiddlewares" must be an array of middlewares');
+  value.forEach((m: unknown, i) => {
+    const mw = m as Partial<Middleware> | null;
+    if (
+      mw === null ||
+      typeof mw !== 'object' ||
+      typeof mw.name !== 'string' ||
+      mw.name === '' ||
+      typeof mw.handle !== 'function'
+    ) {
+      throw new TypeError(`"innerMiddlewares[${i}]" must be a middleware ({ name, handle(exchange, next) })`);
+    }
+  });
+  return [...value];
+}
+
+/** Close middlewares (innermost first), ignoring failures: used when a start fails. */
+async function closeAll(middlewares: readonly Middleware[]): Promise<void> {
+  for (const m of [...middlewares].reverse()) {
+    try {
+      await m.close?.();
+    } catch {
+      // best effort: the start already failed with the error that matters
+    }
+  }
+}
+
 /**
  * Start a proxy for a validated RunConfig (see `loadRunConfigFile` / `validateRunConfig`).
  *
@@ -104,6 +143,7 @@ export async function startProxy(config: RunConfig, options: StartProxyOptions =
   if (config === null || typeof config !== 'object' || config.schemaVersion !== 1) {
     throw new TypeError('"config" must be a validated RunConfig (see validateRunConfig)');
   }
+  const inner = checkInnerMiddlewares(options.innerMiddlewares);
   const env = options.env ?? {};
   const logger = options.logger ?? silentLogger;
   const policy = {
@@ -111,28 +151,40 @@ export async function startProxy(config: RunConfig, options: StartProxyOptions =
     allowPrivateEndpoint: config.allowPrivateEndpoint,
   };
 
-  const secrets = await resolveSecrets(config, env, options.readFile);
-  const addresses = await resolveAndCheckRemoteUrl(config.remoteUrl, policy, options.dnsLookup);
-  logger.debug({ remote: new URL(config.remoteUrl).origin, addresses }, 'remote URL checked');
+  let secrets: Awaited<ReturnType<typeof resolveSecrets>>;
+  let lookup: LookupFunction;
+  let dispatcher: Dispatcher | undefined;
+  let chain: Chain;
+  try {
+    secrets = await resolveSecrets(config, env, options.readFile);
+    const addresses = await resolveAndCheckRemoteUrl(config.remoteUrl, policy, options.dnsLookup);
+    logger.debug({ remote: new URL(config.remoteUrl).origin, addresses }, 'remote URL checked');
 
-  const lookup = createSafeLookup(policy, options.dnsLookup) as unknown as LookupFunction;
-  const dispatcher = outboundProxy(env, lookup, config.limits.upstreamConnectTimeoutMs);
+    lookup = createSafeLookup(policy, options.dnsLookup) as unknown as LookupFunction;
+    dispatcher = outboundProxy(env, lookup, config.limits.upstreamConnectTimeoutMs);
 
-  const chain: Chain = await buildChain(config, {
-    secrets,
-    logger,
-    accessLog: options.accessLog,
-    extraAuditSinks: options.extraAuditSinks,
-    telemetryOverrides: options.telemetryOverrides,
-    fetch: options.fetch,
-  });
+    chain = await buildChain(config, {
+      secrets,
+      logger,
+      accessLog: options.accessLog,
+      extraAuditSinks: options.extraAuditSinks,
+      telemetryOverrides: options.telemetryOverrides,
+      fetch: options.fetch,
+    });
+  } catch (err) {
+    // The caller handed the inner middlewares over: release them when the start fails early.
+    await closeAll(inner);
+    await dispatcher?.close();
+    throw err;
+  }
+  const middlewares = [...chain.middlewares, ...inner];
 
   let server: ProxyServer;
   try {
     server = await startProxyServer({
       upstreamUrl: config.remoteUrl,
       serverName: config.name,
-      middlewares: chain.middlewares,
+      middlewares,
       transport: config.transport,
       host: config.listen.host,
       port: config.listen.port,
@@ -152,7 +204,7 @@ export async function startProxy(config: RunConfig, options: StartProxyOptions =
       },
     });
   } catch (err) {
-    await Promise.allSettled(chain.middlewares.map((m) => m.close?.()));
+    await closeAll(middlewares);
     await chain.close();
     await dispatcher?.close();
     throw err;
@@ -177,7 +229,7 @@ export async function startProxy(config: RunConfig, options: StartProxyOptions =
     origin: server.origin,
     port: server.port,
     metricsUrl: metrics?.url,
-    chain: chain.names,
+    chain: Object.freeze(middlewares.map((m) => m.name)),
     telemetry: chain.telemetry,
     get ready() {
       return server.handler.readiness().ready;
