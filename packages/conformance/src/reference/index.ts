@@ -2,3 +2,5 @@ export { startReferenceUpstream, isLocalRequest } from './upstream.js';
 export type { ReferenceUpstream, ReferenceUpstreamOptions } from './upstream.js';
 export { createReferenceServer } from './server.js';
 export type { ReferenceSessionHooks } from './server.js';
+export { startModernReferenceUpstream } from './modern/upstream.js';
+export type { ModernReferenceUpstream, ModernReferenceUpstreamOptions } from './modern/upstream.js';

@@ -10,9 +10,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createEventStore } from './event-store.js';
+import { createModernEndpoint, type ModernEndpointOptions } from './modern/upstream.js';
+import { isLocalRequest } from './local-host.js';
 import { createReferenceServer } from './server.js';
 
-export interface ReferenceUpstreamOptions {
+export { isLocalRequest };
+
+export interface ReferenceUpstreamOptions extends ModernEndpointOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
   host?: string | undefined;
   /** Port. Default 0 (a free one). */
@@ -37,25 +41,27 @@ interface Session {
   server: McpServer;
 }
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+/** Protocol revisions of the session era (initialize handshake, `Mcp-Session-Id`). */
+export const LEGACY_PROTOCOL_VERSIONS: readonly string[] = [
+  '2024-11-05',
+  '2025-03-26',
+  '2025-06-18',
+  '2025-11-25',
+];
 
-function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1).toLowerCase();
-  const colon = hostHeader.lastIndexOf(':');
-  return (colon < 0 ? hostHeader : hostHeader.slice(0, colon)).toLowerCase();
-}
-
-/** DNS-rebinding defence of a localhost server: Host (and Origin, when sent) must name a loopback host. */
-export function isLocalRequest(headers: IncomingMessage['headers']): boolean {
-  const host = headers.host;
-  if (typeof host !== 'string' || !LOCAL_HOSTS.has(hostnameOf(host))) return false;
-  const origin = headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return LOCAL_HOSTS.has(new URL(origin).hostname.toLowerCase());
-  } catch {
-    return false;
+/**
+ * Era of a request (the rule of the suite's own fixture): a session id, or neither a modern
+ * `MCP-Protocol-Version` header nor a `_meta` protocol version, means the session era; anything else —
+ * including an unknown version — is answered by the stateless 2026-07-28 endpoint.
+ */
+export function isModernRequest(headers: IncomingMessage['headers'], body?: unknown): boolean {
+  if (headers['mcp-session-id'] !== undefined) return false;
+  const version = headers['mcp-protocol-version'];
+  if (typeof version === 'string' && version.trim() !== '') {
+    return !LEGACY_PROTOCOL_VERSIONS.includes(version.trim());
   }
+  const params = (body as { params?: { _meta?: Record<string, unknown> } } | null)?.params;
+  return typeof params?._meta?.['io.modelcontextprotocol/protocolVersion'] === 'string';
 }
 
 function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
@@ -112,6 +118,7 @@ export async function startReferenceUpstream(
 ): Promise<ReferenceUpstream> {
   const cfg = validate(options);
   const sessions = new Map<string, Session>();
+  const modern = createModernEndpoint(options);
 
   async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     let transport!: StreamableHTTPServerTransport;
@@ -143,6 +150,7 @@ export async function startReferenceUpstream(
     if (req.method === 'POST') {
       const parsed = await readJson(req, cfg.maxBodyBytes);
       if (!parsed.ok) return rpcError(res, 400, -32700, 'Parse error');
+      if (isModernRequest(req.headers, parsed.value)) return modern.handlePost(req, res, parsed.value);
       if (session) return session.transport.handleRequest(req, res, parsed.value);
       if (sessionId !== undefined) return rpcError(res, 404, -32001, 'Session not found');
       if ((parsed.value as { method?: unknown } | null)?.method === 'initialize') {
@@ -151,6 +159,7 @@ export async function startReferenceUpstream(
       return rpcError(res, 400, -32000, 'Bad Request: missing session ID');
     }
     if (req.method === 'GET' || req.method === 'DELETE') {
+      if (isModernRequest(req.headers)) return modern.handleOther(res);
       if (session) return session.transport.handleRequest(req, res);
       if (sessionId !== undefined) return rpcError(res, 404, -32001, 'Session not found');
       return rpcError(res, 400, -32000, 'Bad Request: missing session ID');
@@ -184,6 +193,7 @@ export async function startReferenceUpstream(
     },
     close() {
       closing ??= (async () => {
+        modern.close();
         const all = [...sessions.values()];
         sessions.clear();
         await Promise.allSettled(
