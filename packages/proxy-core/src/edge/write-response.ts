@@ -93,6 +93,38 @@ function publishSse(options: WriteResponseOptions, state: 'open' | 'close'): voi
   }
 }
 
+/** Callbacks of the open responses watching each end signal (see `watchAbort`). */
+const abortWatchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Call `fn` when `signal` aborts; returns an unsubscribe function. Every open response watches the
+ * same shutdown signal, so the signal gets ONE `abort` listener fanning out to a Set: a listener per
+ * response would make each add/remove O(open streams) in EventTarget and trip Node's
+ * MaxListenersExceededWarning past 10 open streams. The listener stays while the signal lives.
+ */
+function watchAbort(signal: AbortSignal, fn: () => void): () => void {
+  let fns = abortWatchers.get(signal);
+  if (fns === undefined) {
+    const set = new Set<() => void>();
+    fns = set;
+    abortWatchers.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        abortWatchers.delete(signal);
+        for (const f of set) f();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const own = fns;
+  own.add(fn);
+  return () => {
+    own.delete(fn);
+  };
+}
+
 /**
  * Fires once when the client goes away (`out` closes) or `endSignal` fires. One per streamed response;
  * much cheaper than an AbortController (no DOMException, no EventTarget dispatch per response).
@@ -101,7 +133,7 @@ class Stopper {
   stopped = false;
   readonly #waiters = new Set<() => void>();
   readonly #out: ServerResponse;
-  readonly #endSignal: AbortSignal | undefined;
+  readonly #unwatch: () => void;
   readonly #stop = (): void => {
     if (this.stopped) return;
     this.stopped = true;
@@ -111,10 +143,9 @@ class Stopper {
 
   constructor(out: ServerResponse, endSignal: AbortSignal | undefined) {
     this.#out = out;
-    this.#endSignal = endSignal;
     if (out.destroyed || endSignal?.aborted) this.stopped = true;
     out.once('close', this.#stop);
-    endSignal?.addEventListener('abort', this.#stop, { once: true });
+    this.#unwatch = endSignal === undefined || endSignal.aborted ? noop : watchAbort(endSignal, this.#stop);
   }
 
   /** Call `fn` when stopping (at once when already stopped). Returns an unsubscribe function. */
@@ -130,7 +161,7 @@ class Stopper {
   dispose(): void {
     this.#waiters.clear();
     this.#out.off('close', this.#stop);
-    this.#endSignal?.removeEventListener('abort', this.#stop);
+    this.#unwatch();
   }
 }
 

@@ -3,10 +3,13 @@
  * real undici client: full relay with backpressure, source failure, client going away, endSignal.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
+import { runInThisContext } from 'node:vm';
 import { request } from 'undici';
+import type { SseEvent } from '../../src/sse/event.js';
 import { writeResponse } from '../../src/edge/write-response.js';
 
 type Handler = (res: ServerResponse) => Promise<void>;
@@ -169,5 +172,60 @@ describe('writeResponse: resources', () => {
     expect(await res.body.text()).toBe('x');
     await served;
     expect(listeners).toBe(0);
+  });
+});
+
+describe('writeResponse: a shared endSignal', () => {
+  it('50 open streams put one abort listener on the signal (no MaxListenersExceededWarning) and all end when it fires', async () => {
+    // jest's realm creates AbortSignals with no listener limit; restore Node's default of 10 so the
+    // warning a listener per stream would cause is really emitted. Warnings go to the real process.
+    const end = new AbortController();
+    setMaxListeners(10, end.signal);
+    const realProcess = runInThisContext('process') as NodeJS.Process;
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    realProcess.on('warning', onWarning);
+    try {
+      const count = 50;
+      const served: Promise<void>[] = [];
+      const sources: PassThrough[] = [];
+      handler = async (res) => {
+        const i = served.length;
+        const source = new PassThrough();
+        if (i % 2 === 1) sources.push(source);
+        async function* events(): AsyncGenerator<SseEvent> {
+          yield { data: `sse ${i}` };
+          await new Promise(() => {}); // never ends on its own
+        }
+        served.push(
+          writeResponse(
+            i % 2 === 0
+              ? { status: 200, headers: {}, body: { type: 'sse', events: events() } }
+              : {
+                  status: 200,
+                  headers: { 'content-type': 'text/event-stream' },
+                  body: { type: 'stream', stream: source },
+                },
+            res,
+            { endSignal: end.signal },
+          ),
+        );
+        source.write(`data: stream ${i}\n\n`);
+      };
+      const responses = await Promise.all(Array.from({ length: count }, () => request(url)));
+      expect(served).toHaveLength(count);
+      expect(getEventListeners(end.signal, 'abort')).toHaveLength(1);
+      const texts = responses.map((r) => r.body.text());
+      end.abort();
+      await Promise.all(served);
+      const bodies = await Promise.all(texts);
+      expect(bodies.filter((b) => /^data: (sse|stream) \d+\n\n$/.test(b))).toHaveLength(count);
+      expect(sources.every((s) => s.destroyed)).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      realProcess.off('warning', onWarning);
+      handler = async () => {};
+    }
   });
 });
