@@ -1,9 +1,19 @@
-export { startReferenceUpstream, isLocalRequest, createReferenceServer } from './reference/index.js';
+export {
+  startReferenceUpstream,
+  startModernReferenceUpstream,
+  isLocalRequest,
+  isModernRequest,
+  createReferenceServer,
+} from './reference/index.js';
 export type {
   ReferenceUpstream,
   ReferenceUpstreamOptions,
   ReferenceSessionHooks,
+  ModernReferenceUpstream,
+  ModernReferenceUpstreamOptions,
 } from './reference/index.js';
+export { KNOWN_DIFFERENCES } from './known-differences.js';
+export type { KnownDifference } from './known-differences.js';
 export { runServerSuite } from './suite.js';
 export type { CheckResult, CheckStatus, ScenarioResult, SuiteRunOptions } from './suite.js';
 export { conformanceCli, findNode22 } from './node22.js';

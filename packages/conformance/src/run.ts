@@ -6,6 +6,7 @@
 import { startProxyServer, type ProxyServer } from '@bastion-mcp/proxy-core';
 import { createFullChain } from './chain.js';
 import { differences } from './compare.js';
+import { checkIdOf, KNOWN_DIFFERENCES, type KnownDifference } from './known-differences.js';
 import { findNode22 } from './node22.js';
 import { startReferenceUpstream } from './reference/index.js';
 import { runServerSuite, type ScenarioResult } from './suite.js';
@@ -20,8 +21,10 @@ export interface ConformanceRow {
   specVersion: string;
   scenario: string;
   results: Record<Target, ScenarioResult | undefined>;
-  /** Differences of each proxied target from `direct` (empty = identical). */
+  /** Differences of each proxied target from `direct` not covered by the baseline (empty = identical). */
   regressions: Record<Exclude<Target, 'direct'>, string[]>;
+  /** Differences covered by the known-differences baseline. */
+  known: Record<Exclude<Target, 'direct'>, string[]>;
 }
 
 export interface ConformanceReport {
@@ -30,6 +33,10 @@ export interface ConformanceReport {
   regressions: ConformanceRow[];
   /** Rows whose direct run has a FAILURE check (the reference upstream itself does not pass). */
   directFailures: ConformanceRow[];
+  /** Rows with differences the baseline explains. */
+  knownDifferences: ConformanceRow[];
+  /** Baseline entries whose scenario ran but whose difference did not occur (remove them). */
+  staleKnownDifferences: KnownDifference[];
 }
 
 export interface ConformanceOptions {
@@ -42,11 +49,31 @@ export interface ConformanceOptions {
   onOutput?: ((target: Target, specVersion: string, chunk: string) => void) | undefined;
   /** Run the three targets of a version at the same time. Default `true`. */
   parallel?: boolean | undefined;
+  /** Baseline of understood proxied differences. Default {@link KNOWN_DIFFERENCES}; `[]` shows all. */
+  knownDifferences?: readonly KnownDifference[] | undefined;
+}
+
+function split(
+  row: Pick<ConformanceRow, 'specVersion' | 'scenario'>,
+  target: Exclude<Target, 'direct'>,
+  diffs: string[],
+  baseline: readonly KnownDifference[],
+): { regressions: string[]; known: string[] } {
+  const isKnown = (d: string) =>
+    baseline.some(
+      (k) =>
+        k.specVersion === row.specVersion &&
+        k.scenario === row.scenario &&
+        k.target === target &&
+        k.check === checkIdOf(d),
+    );
+  return { regressions: diffs.filter((d) => !isKnown(d)), known: diffs.filter(isKnown) };
 }
 
 export async function runConformance(options: ConformanceOptions = {}): Promise<ConformanceReport> {
   const node = options.node ?? findNode22();
   const versions = options.specVersions ?? DEFAULT_SPEC_VERSIONS;
+  const baseline = options.knownDifferences ?? KNOWN_DIFFERENCES;
   const upstream = await startReferenceUpstream();
   const chain = await createFullChain();
   const proxies: ProxyServer[] = [];
@@ -85,14 +112,15 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
         const r = Object.fromEntries(
           TARGETS.map((t) => [t, byTarget[t].get(scenario)]),
         ) as ConformanceRow['results'];
+        const key = { specVersion, scenario };
+        const pass = split(key, 'passthrough', differences(r.direct, r.passthrough), baseline);
+        const full = split(key, 'full-chain', differences(r.direct, r['full-chain']), baseline);
         rows.push({
           specVersion,
           scenario,
           results: r,
-          regressions: {
-            passthrough: differences(r.direct, r.passthrough),
-            'full-chain': differences(r.direct, r['full-chain']),
-          },
+          regressions: { passthrough: pass.regressions, 'full-chain': full.regressions },
+          known: { passthrough: pass.known, 'full-chain': full.known },
         });
       }
     }
@@ -102,6 +130,11 @@ export async function runConformance(options: ConformanceOptions = {}): Promise<
         (r) => r.regressions.passthrough.length + r.regressions['full-chain'].length > 0,
       ),
       directFailures: rows.filter((r) => (r.results.direct?.failed ?? 1) > 0),
+      knownDifferences: rows.filter((r) => r.known.passthrough.length + r.known['full-chain'].length > 0),
+      staleKnownDifferences: baseline.filter((k) => {
+        const row = rows.find((r) => r.specVersion === k.specVersion && r.scenario === k.scenario);
+        return row !== undefined && !row.known[k.target].some((d) => checkIdOf(d) === k.check);
+      }),
     };
   } finally {
     await Promise.allSettled(proxies.map((p) => p.close({ graceMs: 0 })));

@@ -2,10 +2,11 @@
 import { type ConformanceReport, type ConformanceRow, TARGETS } from './run.js';
 import type { ScenarioResult } from './suite.js';
 
-function cell(r: ScenarioResult | undefined, diff: string[] | undefined): string {
+function cell(r: ScenarioResult | undefined, diff?: string[], known?: string[]): string {
   if (r === undefined) return 'not run';
   const base = r.failed === 0 ? `pass ${r.passed}` : `FAIL ${r.failed}/${r.passed + r.failed}`;
-  return diff !== undefined && diff.length > 0 ? `${base} ≠` : base;
+  if (diff !== undefined && diff.length > 0) return `${base} ≠`;
+  return known !== undefined && known.length > 0 ? `${base} (known)` : base;
 }
 
 /** The table, one line per (version, scenario), then a summary and every difference in full. */
@@ -16,9 +17,9 @@ export function formatReport(report: ConformanceReport): string {
     lines.push([
       row.specVersion,
       row.scenario,
-      cell(row.results.direct, undefined),
-      cell(row.results.passthrough, row.regressions.passthrough),
-      cell(row.results['full-chain'], row.regressions['full-chain']),
+      cell(row.results.direct),
+      cell(row.results.passthrough, row.regressions.passthrough, row.known.passthrough),
+      cell(row.results['full-chain'], row.regressions['full-chain'], row.known['full-chain']),
     ]);
   }
   const widths = head.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
@@ -46,6 +47,20 @@ export function formatReport(report: ConformanceReport): string {
       for (const t of ['passthrough', 'full-chain'] as const) {
         for (const d of r.regressions[t]) out.push(`  ${r.specVersion} ${r.scenario} [${t}] ${d}`);
       }
+    }
+  }
+  if (report.knownDifferences.length > 0) {
+    out.push('', 'Known differences (baseline, src/known-differences.ts):');
+    for (const r of report.knownDifferences) {
+      for (const t of ['passthrough', 'full-chain'] as const) {
+        for (const d of r.known[t]) out.push(`  ${r.specVersion} ${r.scenario} [${t}] ${d}`);
+      }
+    }
+  }
+  if (report.staleKnownDifferences.length > 0) {
+    out.push('', 'Stale baseline entries (the difference no longer occurs; remove them):');
+    for (const k of report.staleKnownDifferences) {
+      out.push(`  ${k.specVersion} ${k.scenario} [${k.target}] ${k.check}`);
     }
   }
   out.push(

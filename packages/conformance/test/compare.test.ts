@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { differences, signature } from '../src/compare.js';
+import { checkIdOf } from '../src/known-differences.js';
 import type { ScenarioResult } from '../src/suite.js';
 
 const result = (checks: Array<[string, ScenarioResult['checks'][number]['status']]>): ScenarioResult => ({
@@ -40,5 +41,14 @@ describe('differences', () => {
   it('treats a scenario that did not run on one side as a difference', () => {
     expect(signature(undefined)).toEqual(['<scenario did not run>']);
     expect(differences(result([['a', 'SUCCESS']]), undefined)).toHaveLength(2);
+  });
+});
+
+describe('known-differences baseline', () => {
+  it('takes the check id from a difference line, keeping colons inside the id', () => {
+    expect(checkIdOf('sep-2575-http-server-method-not-found-404:FAILURE only proxied')).toBe(
+      'sep-2575-http-server-method-not-found-404',
+    );
+    expect(checkIdOf('a:b:SUCCESS only direct (×2)')).toBe('a:b');
   });
 });

@@ -1,4 +1,4 @@
-export { startReferenceUpstream, isLocalRequest } from './upstream.js';
+export { startReferenceUpstream, isLocalRequest, isModernRequest } from './upstream.js';
 export type { ReferenceUpstream, ReferenceUpstreamOptions } from './upstream.js';
 export { createReferenceServer } from './server.js';
 export type { ReferenceSessionHooks } from './server.js';

@@ -9,6 +9,7 @@ import {
   type InputExchange,
   type InputRequest,
   LIST_ROOTS,
+  missingCapabilities,
   requireCapabilities,
   sample,
 } from './mrtr.js';
@@ -100,9 +101,6 @@ function inputTool(
 
 const USER_NAME = { user_name: elicit('What is your name?', 'name', 'string') };
 const CONFIRM = { confirm: elicit('Please confirm', 'ok', 'boolean') };
-
-/** Tool the suite's nameless MRTR probes are routed to (see README, "Design choices"). */
-export const DEFAULT_INPUT_TOOL = 'test_input_required_result_capabilities';
 
 export const TOOLS: readonly ToolDef[] = [
   {
@@ -325,7 +323,7 @@ export const TOOLS: readonly ToolDef[] = [
     },
   },
   {
-    name: DEFAULT_INPUT_TOOL,
+    name: 'test_input_required_result_capabilities',
     description: 'MRTR: asks only for input the client declared a capability for',
     inputSchema: EMPTY_SCHEMA,
     run({ input }) {
@@ -335,10 +333,8 @@ export const TOOLS: readonly ToolDef[] = [
         { client_roots: LIST_ROOTS },
       ];
       const requests = options.find((o) => Object.values(o).every((r) => input.supports(r.method)));
-      if (requests === undefined) {
-        requireCapabilities({}, ['elicitation/create']);
-        throw new Error('unreachable');
-      }
+      // Needs any one of the three; without any, name elicitation.
+      if (requests === undefined) throw missingCapabilities(['elicitation']);
       const answers = input.answers(requests);
       return answers === undefined ? input.inputRequired(requests) : text('Input received');
     },

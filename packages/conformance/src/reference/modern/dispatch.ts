@@ -6,7 +6,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { SERVER_INFO } from '../content.js';
 import {
-  DEFAULT_INPUT_TOOL,
   PROMPTS,
   PROMPTS_BY_NAME,
   RESOURCE_TEMPLATES,
@@ -118,7 +117,7 @@ export function createDispatcher(options: DispatchOptions): Dispatcher {
     if (state === undefined || state.method !== method) {
       throw new RpcFailure(200, RpcCode.InvalidParams, 'requestState failed integrity verification');
     }
-    if (typeof params.name === 'string' && params.name !== state.name) {
+    if (params.name !== state.name) {
       throw new RpcFailure(200, RpcCode.InvalidParams, 'requestState belongs to another request');
     }
     return state;
@@ -131,10 +130,10 @@ export function createDispatcher(options: DispatchOptions): Dispatcher {
     reply: Reply,
     signal: AbortSignal,
   ): Promise<JsonObject> {
+    if (typeof params.name !== 'string')
+      throw new RpcFailure(200, RpcCode.InvalidParams, 'params.name is required');
+    const name = params.name;
     const state = stateOf(params, 'tools/call');
-    // The 0.2.0-alpha.12 suite sends MRTR retries (and its capability probe) without params.name:
-    // a verified requestState names the tool; a nameless call without one goes to DEFAULT_INPUT_TOOL.
-    const name = state?.name ?? (typeof params.name === 'string' ? params.name : DEFAULT_INPUT_TOOL);
     const tool = TOOLS_BY_NAME.get(name);
     if (!tool) throw new RpcFailure(200, RpcCode.InvalidParams, `Unknown tool: ${name}`);
     if ('arguments' in params && !isObject(params.arguments)) {
@@ -154,9 +153,9 @@ export function createDispatcher(options: DispatchOptions): Dispatcher {
   }
 
   function getPrompt(params: JsonObject, ctx: RequestContext): JsonObject {
-    const state = stateOf(params, 'prompts/get');
-    const name = state?.name ?? params.name;
+    const name = params.name;
     if (typeof name !== 'string') throw new RpcFailure(200, RpcCode.InvalidParams, 'params.name is required');
+    const state = stateOf(params, 'prompts/get');
     const prompt = PROMPTS_BY_NAME.get(name);
     if (!prompt) throw new RpcFailure(200, RpcCode.InvalidParams, `Unknown prompt: ${name}`);
     const input = new InputExchange(codec, 'prompts/get', name, ctx.capabilities, params, state);

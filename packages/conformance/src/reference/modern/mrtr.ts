@@ -130,14 +130,18 @@ export class InputExchange {
   }
 }
 
-/** -32021 naming the capabilities the request needs but the client did not declare. */
-export function requireCapabilities(capabilities: JsonObject, methods: readonly InputMethod[]): void {
-  const missing = methods.map((m) => CAPABILITY_OF[m]).filter((c) => !isObject(capabilities[c]));
-  if (missing.length === 0) return;
-  throw new RpcFailure(
+/** -32021 naming the capabilities the client did not declare (`data.requiredCapabilities`). */
+export function missingCapabilities(capabilities: readonly string[]): RpcFailure {
+  return new RpcFailure(
     400,
     RpcCode.MissingRequiredClientCapability,
-    `Missing required client capability: ${missing.join(', ')}`,
-    { requiredCapabilities: Object.fromEntries(missing.map((c) => [c, {}])) },
+    `Missing required client capability: ${capabilities.join(', ')}`,
+    { requiredCapabilities: Object.fromEntries(capabilities.map((c) => [c, {}])) },
   );
+}
+
+/** Throw -32021 unless the client declared the capability of every input method. */
+export function requireCapabilities(capabilities: JsonObject, methods: readonly InputMethod[]): void {
+  const missing = methods.map((m) => CAPABILITY_OF[m]).filter((c) => !isObject(capabilities[c]));
+  if (missing.length > 0) throw missingCapabilities(missing);
 }
