@@ -175,6 +175,49 @@ describe('headless grants', () => {
   });
 });
 
+describe('rm --purge-registration', () => {
+  const clientExists = async (id: string) => Boolean(await remote.idp.provider.Client.find(id));
+
+  it('keeps a registration another workload shares, then deletes it at the AS (RFC 7592) with the last one', async () => {
+    const args = (name: string) => [
+      'run',
+      remote.up.url,
+      '--name',
+      name,
+      '--no-browser',
+      '--scopes',
+      'mcp:tools',
+    ];
+    const first = await withLogin(args('purge-a'));
+    expect(first.result.code).toBe(0);
+    const second = await withLogin(args('purge-b'));
+    expect(second.result.code).toBe(0);
+    const clientId = second.authorizeUrl.searchParams.get('client_id') as string;
+    expect(first.authorizeUrl.searchParams.get('client_id')).toBe(clientId); // cached registration reused
+    expect(await clientExists(clientId)).toBe(true);
+
+    const a = await sb.run(['rm', 'purge-a', '--purge-registration']);
+    expect(a.code).toBe(0);
+    expect(a.stderr).toMatch(/also used by purge-b; it is kept/);
+    expect(await clientExists(clientId)).toBe(true);
+
+    const b = await sb.run(['rm', 'purge-b', '--purge-registration']);
+    expect(b.code).toBe(0);
+    expect(b.stderr).toContain(`Deleted the client registration ${clientId} at ${remote.idp.issuer}`);
+    expect(await clientExists(clientId)).toBe(false);
+    // Nothing secret on the terminal.
+    expect(`${a.stdout}${a.stderr}${b.stdout}${b.stderr}`).not.toMatch(/registration_access_token|Bearer /);
+
+    // The next login registers a fresh client instead of reusing the deleted one.
+    const before = remote.idp.hits.registration;
+    const again = await withLogin(args('purge-c'));
+    expect(again.result.code).toBe(0);
+    expect(remote.idp.hits.registration).toBe(before + 1);
+    expect(again.authorizeUrl.searchParams.get('client_id')).not.toBe(clientId);
+    expect((await sb.run(['rm', 'purge-c'])).code).toBe(0);
+  });
+});
+
 describe('OAuth error paths print one line with the fix', () => {
   let blocker: Server;
   let blockedPort: number;

@@ -183,23 +183,53 @@ export async function freshLogin(
   return { kind: 'oauth', ...spec };
 }
 
-/** `rm` / `logout`: delete the workload's grant (and, on request, the cached client registration). */
+/**
+ * `rm` / `logout`: delete the workload's grant and, on request, the dynamic client registration it
+ * used (RFC 7592 DELETE at the AS when supported, and always the cached copy). A registration is
+ * shared by every workload of one AS, so it is kept while another workload still uses it.
+ */
 export async function forgetTokens(
   def: WorkloadDefinition,
   ctx: Context,
   opts: { purgeRegistration: boolean },
 ): Promise<boolean> {
-  const client = (await import('@bastion-mcp/auth/client')) as typeof import('@bastion-mcp/auth/client') &
-    Record<string, unknown>;
+  const client = await import('@bastion-mcp/auth/client');
   const store = await openTokenStore(ctx.paths);
   if (opts.purgeRegistration) {
     const info = await client.getStoredGrantInfo(store, def.name).catch(() => undefined);
-    const purge = client.forgetRegistration as ((s: unknown, issuer: string) => Promise<boolean>) | undefined;
-    if (info && info.clientSource === 'dcr' && typeof purge === 'function') {
-      await purge(store, info.issuer);
-      err(`Deleted the client registration at ${info.issuer}.`);
-    } else if (info && info.clientSource === 'dcr') {
-      err('warning: this build cannot delete client registrations; the cached registration is kept');
+    if (!info) {
+      err(`No stored login for ${def.name}; no client registration to delete.`);
+    } else if (info.clientSource !== 'dcr') {
+      err(
+        `${def.name} uses a ${info.clientSource === 'static' ? 'pre-registered client' : 'client metadata document'}; there is no dynamic registration to delete.`,
+      );
+    } else {
+      const sharing: string[] = [];
+      for (const other of ctx.store.names()) {
+        if (other === def.name) continue;
+        const o = await client.getStoredGrantInfo(store, other).catch(() => undefined);
+        if (o && o.clientSource === 'dcr' && o.issuer === info.issuer) sharing.push(other);
+      }
+      if (sharing.length > 0) {
+        err(
+          `warning: the client registration at ${info.issuer} is also used by ${sharing.join(', ')}; it is kept. Remove those with --purge-registration too to delete it.`,
+        );
+      } else {
+        const result = await client.forgetRegistration(store, info.issuer);
+        if (result.server === 'deleted') {
+          err(`Deleted the client registration ${result.clientId} at ${info.issuer}.`);
+        } else if (result.server === 'failed') {
+          err(
+            `warning: the authorization server ${info.issuer} did not delete client ${result.clientId}: ${result.reason}. The local copy is deleted; remove the client in the AS's console if needed.`,
+          );
+        } else if (result.server === 'not_supported') {
+          err(
+            `${info.issuer} offers no registration management (RFC 7592); forgot client ${result.clientId} locally only.`,
+          );
+        } else {
+          err(`No cached client registration for ${info.issuer}.`);
+        }
+      }
     }
   }
   return client.forgetWorkload(store, def.name);

@@ -201,5 +201,27 @@ async function registerClient(ctx: ResolveClientContext, client: ClientOptions):
     redirectUris: stringArray(doc['redirect_uris']) ?? (ctx.redirectUri ? [ctx.redirectUri] : []),
     grantTypes: stringArray(doc['grant_types']) ?? ctx.grantTypes,
     registeredAt: Date.now(),
+    ...managementOf(doc, endpoint, ctx.allowInsecureHttp),
   };
+}
+
+/**
+ * The RFC 7592 management pair of a registration response, when both are present and the client URI
+ * is a secure URL on the registration endpoint's origin (the access token is never sent elsewhere).
+ */
+function managementOf(
+  doc: Record<string, unknown>,
+  endpoint: string,
+  allowInsecureHttp: boolean,
+): Pick<StoredRegistration, 'registrationClientUri' | 'registrationAccessToken'> {
+  const uri = doc['registration_client_uri'];
+  const token = doc['registration_access_token'];
+  if (typeof uri !== 'string' || typeof token !== 'string' || token === '') return {};
+  try {
+    const parsed = assertSecureUrl(uri, 'registration client URI', allowInsecureHttp);
+    if (parsed.origin !== new URL(endpoint).origin) return {};
+  } catch {
+    return {};
+  }
+  return { registrationClientUri: uri, registrationAccessToken: token };
 }

@@ -54,6 +54,13 @@ export interface StoredRegistration {
   redirectUris: string[];
   grantTypes: string[];
   registeredAt: number;
+  /**
+   * RFC 7592 management: the `registration_client_uri` the AS returned (kept only when it is a
+   * secure URL on the registration endpoint's origin) and its `registration_access_token` (a secret:
+   * stored, never logged). Absent when the AS does not support registration management.
+   */
+  registrationClientUri?: string | undefined;
+  registrationAccessToken?: string | undefined;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -41,6 +41,12 @@ export { loginWithAuthorizationCode } from './login.js';
 export type { AuthorizationCodeLoginOptions } from './login.js';
 export type { LoginOptions, LoginResult } from './login-common.js';
 export { discoverProtectedResource } from './protected-resource.js';
+export { forgetRegistration } from './registration-management.js';
+export type {
+  ForgetRegistrationOptions,
+  ForgetRegistrationResult,
+  RegistrationDeletion,
+} from './registration-management.js';
 export type { ProtectedResourceMetadata } from './protected-resource.js';
 export type { RetryOptions } from './backoff.js';
 export { selectScopes, stepUpScopes } from './scopes.js';

@@ -60,6 +60,9 @@ export function buildConfiguration(state: IdpState, errors: typeof OidcErrors): 
       revocation: { enabled: true, allowedPolicy: async () => true },
       userinfo: { enabled: true },
       registration: { enabled: true, initialAccessToken: false },
+      // RFC 7592: clients may read, update and DELETE their own registration with the
+      // registration_access_token returned by RFC 7591 registration.
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
       deviceFlow: {
         enabled: true,
         charset: 'base-20',
