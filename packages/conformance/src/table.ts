@@ -37,8 +37,9 @@ export function formatReport(report: ConformanceReport): string {
     const count = (pred: (r: ConformanceRow) => boolean) => rows.filter(pred).length;
     out.push(
       `${v}: ${rows.length} scenarios; direct passes ${count((r) => r.results.direct?.failed === 0)}; ` +
-        `identical through passthrough ${count((r) => r.regressions.passthrough.length === 0)}, ` +
-        `through full chain ${count((r) => r.regressions['full-chain'].length === 0)}`,
+        `identical through passthrough ${count((r) => r.regressions.passthrough.length + r.known.passthrough.length === 0)}, ` +
+        `through full chain ${count((r) => r.regressions['full-chain'].length + r.known['full-chain'].length === 0)}` +
+        `; known differences ${count((r) => r.known.passthrough.length + r.known['full-chain'].length > 0)}`,
     );
   }
   if (report.regressions.length > 0) {
