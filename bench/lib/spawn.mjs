@@ -28,6 +28,11 @@ export async function spawnRole(name, args = [], env = {}, execArgv = [], benchD
       throw new Error(`bench role ${name} exited early with code ${code}`);
     }),
   ]);
+  let stopping = false;
+  child.on('exit', (code, signal) => {
+    if (!stopping)
+      console.error(`! bench role ${name} ${args.join(' ')} (${script}) died: ${code ?? signal}`);
+  });
   let seq = 0;
   const ask = async (type) => {
     const id = ++seq;
@@ -52,6 +57,8 @@ export async function spawnRole(name, args = [], env = {}, execArgv = [], benchD
       return { cpuUs: m.cpuUs, requests: m.requests };
     },
     async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     },
