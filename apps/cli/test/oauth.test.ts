@@ -44,17 +44,17 @@ describe('bastion run against an OAuth-protected remote', () => {
   let url: string;
 
   it('detects OAuth, registers a client (DCR), logs in with PKCE in the foreground, then detaches', async () => {
+    // No --scopes: the challenge names none, so the scope comes from PRM `scopes_supported`.
     const { result, authorizeUrl } = await withLogin([
       'run',
       remote.up.url,
       '--name',
       'secure',
       '--no-browser',
-      '--scopes',
-      'mcp:tools',
     ]);
     expect(result.code).toBe(0);
     const q = authorizeUrl.searchParams;
+    expect(q.get('scope')).toBe('mcp:tools');
     expect(q.get('code_challenge_method')).toBe('S256');
     expect(q.get('code_challenge')).toMatch(/^[\w-]{43}$/);
     expect(q.get('resource')).toBe(remote.up.url);

@@ -511,6 +511,43 @@ describe('startMcpUpstream legacy HTTP+SSE under a basePath', () => {
   });
 });
 
+describe('startMcpUpstream scopesSupported', () => {
+  it('lists scopes_supported in the protected-resource metadata (path-specific and root)', async () => {
+    const up = await startMcpUpstream({ scopesSupported: ['mcp:tools', 'mcp:read'] });
+    try {
+      for (const path of [
+        '/.well-known/oauth-protected-resource/mcp',
+        '/.well-known/oauth-protected-resource',
+      ]) {
+        const doc = (await (await fetch(`${up.origin}${path}`)).json()) as Record<string, unknown>;
+        expect(doc.scopes_supported).toEqual(['mcp:tools', 'mcp:read']);
+      }
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('omits scopes_supported by default', async () => {
+    const up = await startMcpUpstream();
+    try {
+      const doc = (await (
+        await fetch(`${up.origin}/.well-known/oauth-protected-resource/mcp`)
+      ).json()) as object;
+      expect(doc).not.toHaveProperty('scopes_supported');
+    } finally {
+      await up.close();
+    }
+  });
+
+  it('refuses scopes that are not scope tokens', async () => {
+    await expect(startMcpUpstream({ scopesSupported: ['a b'] })).rejects.toThrow(/"scopesSupported"/);
+    await expect(startMcpUpstream({ scopesSupported: [''] })).rejects.toThrow(/"scopesSupported"/);
+    await expect(startMcpUpstream({ scopesSupported: 'mcp:tools' as unknown as string[] })).rejects.toThrow(
+      /"scopesSupported"/,
+    );
+  });
+});
+
 describe('startMcpUpstream requireAuth', () => {
   let up: McpUpstream;
 

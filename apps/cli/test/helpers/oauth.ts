@@ -28,6 +28,8 @@ export async function startProtectedRemote(
   let audience = '';
   const up = await startMcpUpstream({
     authorizationServers: [idp.issuer],
+    // PRM `scopes_supported`: clients pick their scopes from it when the challenge names none.
+    scopesSupported: ['mcp:tools'],
     requireAuth: async (req: RecordedRequest) => {
       const h = req.headers.authorization;
       const m = typeof h === 'string' ? /^Bearer (.+)$/.exec(h) : null;

@@ -40,6 +40,11 @@ export interface McpUpstreamOptions {
   requireAuth?: (request: RecordedRequest) => boolean | Promise<boolean>;
   /** `authorization_servers` of the served protected-resource metadata. Default `[]`. */
   authorizationServers?: readonly string[];
+  /**
+   * `scopes_supported` of the served protected-resource metadata (RFC 9728), so OAuth clients can
+   * pick scopes from PRM when the challenge names none. Default: the member is omitted.
+   */
+  scopesSupported?: readonly string[];
   /** Replaces the `WWW-Authenticate` value of the 401 above. */
   wwwAuthenticate?: string;
   /**
@@ -107,6 +112,13 @@ function validateOptions(options: McpUpstreamOptions): void {
     throw new TypeError('"port" must be an integer between 0 and 65535');
   }
   if (tools !== undefined && !Array.isArray(tools)) throw new TypeError('"tools" must be an array');
+  const scopes = options.scopesSupported;
+  if (
+    scopes !== undefined &&
+    (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string' || s === '' || /\s/.test(s)))
+  ) {
+    throw new TypeError('"scopesSupported" must be an array of scope tokens (non-empty, no whitespace)');
+  }
   for (const key of ['requireAuth', 'onRequest', 'configure'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') {
       throw new TypeError(`"${key}" must be a function`);
@@ -344,6 +356,7 @@ export async function startMcpUpstream(options: McpUpstreamOptions = {}): Promis
       sendJson(res, 200, {
         resource: `${origin}${path.slice(prmPrefix.length)}`,
         authorization_servers: [...(options.authorizationServers ?? [])],
+        ...(options.scopesSupported ? { scopes_supported: [...options.scopesSupported] } : {}),
         bearer_methods_supported: ['header'],
       });
       return;
