@@ -79,19 +79,29 @@ for (const mode of modes) {
   const roles = new Map();
   for (const v of variants) roles.set(v, await spawnVariant(v, upstream.url));
   const samples = new Map(variants.map((v) => [v, { cpu: [], rps: [] }]));
+  const dead = new Set();
   for (let r = 0; r < rounds; r++) {
     for (const v of variants) {
       const role = roles.get(v);
-      const res = await runLoad({
-        url: role.url,
-        body,
-        headers: role.token ? { ...headers, authorization: `Bearer ${role.token}` } : headers,
-        concurrency,
-        durationMs,
-        warmupMs: r === 0 ? warmupMs * 2 : warmupMs,
-        onMeasureStart: () => role.cpu(),
-        onMeasureEnd: () => role.cpu(),
-      });
+      if (dead.has(v)) continue;
+      let res;
+      try {
+        res = await runLoad({
+          url: role.url,
+          body,
+          headers: role.token ? { ...headers, authorization: `Bearer ${role.token}` } : headers,
+          concurrency,
+          durationMs,
+          warmupMs: r === 0 ? warmupMs * 2 : warmupMs,
+          onMeasureStart: () => role.cpu(),
+          onMeasureEnd: () => role.cpu(),
+        });
+      } catch (err) {
+        // A role process that died (reported by spawnRole) is left out of the remaining rounds.
+        console.log(`  ! ${mode} ${v}: ${err.message}`);
+        dead.add(v);
+        continue;
+      }
       if (res.errors > 0) console.log(`  ! ${mode} ${v}: ${res.errors} errors (first: ${res.firstError})`);
       samples.get(v).cpu.push(cpuPerRequest(res.startMark, res.endMark));
       samples.get(v).rps.push(res.rps);
@@ -112,6 +122,6 @@ for (const mode of modes) {
       `${mode.padEnd(5)} ${v.padEnd(17)}   ${fmt.us(cpu)}    ${fmt.us(min)} ${delta.padStart(9)}   ${fmt.rps(median(samples.get(v).rps))}`,
     );
   }
-  for (const role of roles.values()) await role.stop();
+  for (const role of roles.values()) await role.stop().catch(() => {});
   await upstream.stop();
 }

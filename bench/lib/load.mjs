@@ -45,17 +45,24 @@ export async function runLoad(o) {
     }
   };
   const workers = Array.from({ length: o.concurrency }, worker);
-  await new Promise((r) => setTimeout(r, o.warmupMs ?? 1000));
-  const startMark = await o.onMeasureStart?.();
-  measuring = true;
-  const started = performance.now();
-  await new Promise((r) => setTimeout(r, o.durationMs));
-  measuring = false;
-  const elapsed = performance.now() - started;
-  const endMark = await o.onMeasureEnd?.();
-  stop = true;
-  await Promise.all(workers);
-  await pool.close();
+  let startMark;
+  let endMark;
+  let elapsed = 0;
+  try {
+    await new Promise((r) => setTimeout(r, o.warmupMs ?? 1000));
+    startMark = await o.onMeasureStart?.();
+    measuring = true;
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, o.durationMs));
+    measuring = false;
+    elapsed = performance.now() - started;
+    endMark = await o.onMeasureEnd?.();
+  } finally {
+    // Whatever happened (e.g. the measured process died), stop the workers and the pool.
+    stop = true;
+    await Promise.all(workers);
+    await pool.close();
+  }
   latencies.sort((a, b) => a - b);
   return {
     startMark,
