@@ -16,6 +16,7 @@ import {
 } from './decide.js';
 import { type EvaluationError, PolicyEngine, type PolicySetInput } from './engine.js';
 import { buildPrincipal, pickAnnotations } from './entity-model.js';
+import { isModernRevision, metaProtocolVersionOf } from './headers.js';
 import { classify } from './methods.js';
 
 export interface CheckRequestInput extends PolicySetInput {
@@ -118,7 +119,8 @@ export async function checkRequest(input: CheckRequestInput): Promise<CheckReque
     roleEntityType: input.roleEntityType ?? 'Role',
   });
   const message = input.request;
-  const cls = classify(message, new Set());
+  // No headers here: the revision comes from `_meta` (2026-07-28+ requests carry it).
+  const cls = classify(message, new Set(), isModernRevision(metaProtocolVersionOf(message)));
   let d: RequestDecision;
   switch (cls.kind) {
     case 'client-response':

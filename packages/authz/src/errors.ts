@@ -4,7 +4,7 @@
  * answers (deny, header mismatch) are `ProxyHttpError`s that proxy-core's edge mapper turns into
  * JSON-RPC errors.
  */
-import { BastionError, ProxyHttpError } from '@bastion-mcp/proxy-core';
+import { BastionError, JsonRpcErrorCode, ProxyHttpError } from '@bastion-mcp/proxy-core';
 
 export const AuthzErrorCode = {
   /** A policy source does not parse as Cedar. */
@@ -21,6 +21,13 @@ export const AuthzErrorCode = {
   NoPolicies: 'ERR_BASTION_AUTHZ_NO_POLICIES',
   /** A request was denied by policy (HTTP 403). */
   Denied: 'ERR_BASTION_AUTHZ_DENIED',
+  /**
+   * A method authz does not know, refused by `defaultUnknownMethod: "deny"` (or removed in the
+   * request's revision): answered like a server without it, `-32601` (HTTP 404 from 2026-07-28, else 200).
+   */
+  MethodNotFound: 'ERR_BASTION_AUTHZ_METHOD_NOT_FOUND',
+  /** A `tools/call` / `prompts/get` / `resources/read` without its name or URI (HTTP 400, `-32602`). */
+  InvalidParams: 'ERR_BASTION_AUTHZ_INVALID_PARAMS',
   /** `Mcp-Method` / `Mcp-Name` headers disagree with the JSON-RPC body (HTTP 400, `-32020`). */
   HeaderMismatch: 'ERR_BASTION_AUTHZ_HEADER_MISMATCH',
   /** A 2xx list response was neither JSON nor SSE (or its JSON did not parse), so it cannot be filtered (HTTP 502). */
@@ -68,7 +75,10 @@ export class AuthzConfigError extends BastionError {
 /** The generic message a denied client sees; it never reveals policy text or ids. */
 export const DENIED_MESSAGE = 'Access denied by policy';
 
-/** JSON-RPC error code of a policy denial (outside the reserved -32768…-32000 range, as the reference). */
+/**
+ * JSON-RPC error code of a policy denial. Deliberately outside the reserved -32768…-32000 range and
+ * the same as ToolHive's (`JSONRPCCodeDenied`), so clients and dashboards written for it keep working.
+ */
 export const DENIED_RPC_CODE = 403;
 
 /** JSON-RPC error code of a header/body mismatch (MCP 2026-07-28 `HeaderMismatch`). */
@@ -80,6 +90,31 @@ export function deniedError(): ProxyHttpError {
     rpcCode: DENIED_RPC_CODE,
     publicMessage: DENIED_MESSAGE,
     code: AuthzErrorCode.Denied,
+  });
+}
+
+/**
+ * A method refused without a decision, answered like a server that does not implement it: `-32601`
+ * "Method not found", on HTTP 404 for 2026-07-28+ requests (that revision's rule) and on HTTP 200 for
+ * older ones (where JSON-RPC errors ride on 200, as an upstream SDK server answers).
+ */
+export function methodNotFoundError(modern: boolean): ProxyHttpError {
+  return new ProxyHttpError({
+    status: modern ? 404 : 200,
+    rpcCode: JsonRpcErrorCode.MethodNotFound,
+    publicMessage: 'Method not found',
+    code: AuthzErrorCode.MethodNotFound,
+  });
+}
+
+/** A target request without the tool/prompt name or resource URI authz must decide on: 400, `-32602`. */
+export function invalidParamsError(kind: 'tool' | 'prompt' | 'resource'): ProxyHttpError {
+  return new ProxyHttpError({
+    status: 400,
+    rpcCode: JsonRpcErrorCode.InvalidParams,
+    publicMessage: 'Invalid params',
+    code: AuthzErrorCode.InvalidParams,
+    message: `${kind} request without ${kind === 'resource' ? 'params.uri' : 'params.name'}`,
   });
 }
 

@@ -29,10 +29,15 @@ export function headerOf(exchange: Exchange, name: string): string | undefined {
 export function protocolVersionOf(exchange: Exchange): string | undefined {
   const header = headerOf(exchange, 'mcp-protocol-version');
   if (header) return header;
-  const rpc = exchange.rpc;
+  return exchange.rpc ? metaProtocolVersionOf(exchange.rpc) : undefined;
+}
+
+/** `params._meta["io.modelcontextprotocol/protocolVersion"]` of a message (2026-07-28+ requests carry it). */
+export function metaProtocolVersionOf(message: JsonRpcMessage): string | undefined {
+  const params = 'params' in message ? message.params : undefined;
   const meta =
-    rpc && 'params' in rpc ? (rpc.params?._meta as Record<string, unknown> | undefined) : undefined;
-  const v = meta?.['io.modelcontextprotocol/protocolVersion'];
+    params && typeof params === 'object' ? (params._meta as Record<string, unknown> | undefined) : undefined;
+  const v = meta && typeof meta === 'object' ? meta['io.modelcontextprotocol/protocolVersion'] : undefined;
   return typeof v === 'string' ? v : undefined;
 }
 
@@ -65,7 +70,7 @@ export function checkMirroredHeaders(exchange: Exchange, message: JsonRpcMessage
   } else if (method !== message.method) {
     throw headerMismatchError('Mcp-Method', false);
   }
-  const field = NAMED[message.method];
+  const field = Object.hasOwn(NAMED, message.method) ? NAMED[message.method] : undefined;
   if (!field) return;
   const raw = headerOf(exchange, 'mcp-name');
   if (raw === undefined) {

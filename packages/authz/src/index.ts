@@ -12,7 +12,7 @@ export { MAX_DEPTH, prefixedAttributes, toCedarValue } from './values.js';
 export { filterListMessage, listKindOfResult } from './list-filter.js';
 export type { ListFilterContext, ListFilterResult, ListItemKind } from './list-filter.js';
 export { checkMirroredHeaders, decodeHeaderValue, isModernRevision, MODERN_REVISION } from './headers.js';
-export { classify, PASS_METHODS } from './methods.js';
+export { classify, PASS_METHODS, REMOVED_IN_MODERN } from './methods.js';
 export type { MethodClass } from './methods.js';
 export {
   AuthzConfigError,

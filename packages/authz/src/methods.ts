@@ -35,18 +35,39 @@ const TARGETS: Record<string, 'tool' | 'prompt' | 'resource'> = {
   'resources/unsubscribe': 'resource',
 };
 
+/**
+ * Target methods removed in 2026-07-28 (resource updates moved to `subscriptions/listen`). A request of
+ * that revision or later naming one is classified like any method authz does not know.
+ */
+export const REMOVED_IN_MODERN: ReadonlySet<string> = new Set([
+  'resources/subscribe',
+  'resources/unsubscribe',
+]);
+
 export const LISTS: Record<string, { item: 'tools' | 'prompts' | 'resources'; listAction: ActionId }> = {
   'tools/list': { item: 'tools', listAction: ACTIONS.listTools },
   'prompts/list': { item: 'prompts', listAction: ACTIONS.listPrompts },
   'resources/list': { item: 'resources', listAction: ACTIONS.listResources },
 };
 
-export function classify(message: JsonRpcMessage, extraPass: ReadonlySet<string>): MethodClass {
+/**
+ * Classify a message. `modern` says whether the request is of revision 2026-07-28 or later (see
+ * `isModernRevision`): methods removed there are no longer targets.
+ */
+export function classify(
+  message: JsonRpcMessage,
+  extraPass: ReadonlySet<string>,
+  modern = false,
+): MethodClass {
   if (!('method' in message)) return { kind: 'client-response' };
   const method = message.method;
-  const target = TARGETS[method];
+  // Own keys only: a method named `constructor` or `toString` is not a target or a list.
+  const target =
+    (modern && REMOVED_IN_MODERN.has(method)) || !Object.hasOwn(TARGETS, method)
+      ? undefined
+      : TARGETS[method];
   if (target) return { kind: 'target', target };
-  const list = LISTS[method];
+  const list = Object.hasOwn(LISTS, method) ? LISTS[method] : undefined;
   if (list) return { kind: 'list', ...list };
   if (method === 'subscriptions/listen') return { kind: 'listen' };
   if (method.startsWith('notifications/') || PASS_METHODS.has(method) || extraPass.has(method)) {

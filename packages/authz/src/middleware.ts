@@ -5,6 +5,7 @@
  */
 import {
   type Exchange,
+  isNotification,
   type JsonRpcMessage,
   mapResponseMessages,
   type Middleware,
@@ -32,7 +33,7 @@ import {
   type Target,
   type ToolAnnotations,
 } from './entity-model.js';
-import { AuthzErrorCode, deniedError } from './errors.js';
+import { AuthzErrorCode, deniedError, invalidParamsError, methodNotFoundError } from './errors.js';
 import { checkMirroredHeaders, isModernRevision, protocolVersionOf } from './headers.js';
 import { filterListMessage, type ListItemKind, listKindOfResult } from './list-filter.js';
 import { classify, type MethodClass } from './methods.js';
@@ -146,6 +147,23 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     };
   };
 
+  /**
+   * Fail closed on a method authz does not know, answering like a server that lacks it (the upstream
+   * is not contacted): a request gets `-32601` (HTTP 404 from 2026-07-28, 200 before); a notification
+   * gets the 202 a server gives any notification. Audit still sees a denial.
+   */
+  function refuseUnknown(exchange: Exchange, message: JsonRpcMessage, modern: boolean): ProxyResponse {
+    const d = deny('unknown method denied by defaultUnknownMethod');
+    record(exchange, d);
+    const method = 'method' in message ? message.method.slice(0, 200) : undefined;
+    exchange.log.info(
+      { middleware: AUTHZ_MIDDLEWARE_NAME, method, reason: d.reason },
+      'Unknown method refused by authz',
+    );
+    if (isNotification(message)) return { status: 202, headers: {}, body: { type: 'empty' } };
+    throw methodNotFoundError(modern);
+  }
+
   async function handleTarget(
     exchange: Exchange,
     next: Next,
@@ -154,7 +172,11 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     principal: PrincipalPart,
   ): Promise<ProxyResponse> {
     const bare = targetOfRequest(message, kind);
-    if (!bare) return enforce(exchange, deny(`malformed ${kind} request`), next);
+    if (!bare) {
+      // Nothing to decide on: a client error (the upstream would answer -32602 too), never forwarded.
+      record(exchange, deny(`malformed ${kind} request`));
+      throw invalidParamsError(kind);
+    }
     let target: Target = bare;
     if (bare.kind === 'tool' && needAnnotations) {
       const found = await cache.lookup(exchange, next, bare.name);
@@ -229,7 +251,8 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     if (!message) {
       return exchange.request.method === 'GET' ? handleStream(exchange, next) : next();
     }
-    const cls = classify(message, opts.passthroughMethods);
+    const modern = isModernRevision(protocolVersionOf(exchange));
+    const cls = classify(message, opts.passthroughMethods, modern);
     if (cls.kind === 'client-response') return next();
     if (opts.checkMirroredHeaders) {
       try {
@@ -246,11 +269,10 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     }
     if (cls.kind === 'pass') return next();
     if (cls.kind === 'unknown') {
-      const d =
-        opts.defaultUnknownMethod === 'allow'
-          ? allow('unknown method allowed by defaultUnknownMethod')
-          : deny('unknown method denied by defaultUnknownMethod');
-      return enforce(exchange, d, next);
+      if (opts.defaultUnknownMethod === 'allow') {
+        return enforce(exchange, allow('unknown method allowed by defaultUnknownMethod'), next);
+      }
+      return refuseUnknown(exchange, message, modern);
     }
     const principal = principalOf(exchange);
     if (cls.kind === 'list') return handleList(exchange, next, message, cls, principal);

@@ -69,6 +69,27 @@ describe('checkRequest', () => {
     });
   });
 
+  it('treats resources/subscribe as removed when the request _meta says 2026-07-28, as a read before', async () => {
+    const policies = ['permit(principal, action == Action::"read_resource", resource);'];
+    const subscribe = (meta?: Record<string, unknown>) => ({
+      jsonrpc: '2.0' as const,
+      id: 1,
+      method: 'resources/subscribe',
+      params: { uri: 'demo://readme', ...(meta ? { _meta: meta } : {}) },
+    });
+    const legacy = await checkRequest({ policies, claims: { sub: 'a' }, request: subscribe() });
+    expect(legacy).toMatchObject({ decision: 'allow', action: 'read_resource' });
+    const modern = await checkRequest({
+      policies,
+      claims: { sub: 'a' },
+      request: subscribe({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }),
+    });
+    expect(modern).toMatchObject({
+      decision: 'deny',
+      reasons: ['unknown method denied by defaultUnknownMethod'],
+    });
+  });
+
   it('reports evaluation errors with the policy id in the reasons', async () => {
     const r = await checkRequest({
       policies: ['@id("strict") permit(principal, action, resource) when { principal.claim_email == "x" };'],

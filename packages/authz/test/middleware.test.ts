@@ -6,6 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   composeChain,
+  errorToResponse,
   type Exchange,
   type JsonRpcMessage,
   jsonResponse,
@@ -122,7 +123,16 @@ describe('createAuthzMiddleware', () => {
       ),
     );
     expect(up.seen).toHaveLength(6);
-    for (const method of ['sampling/createMessage', 'elicitation/create', 'tasks/list', 'foo/bar']) {
+    // `constructor` / `toString` are no targets or lists just because objects have such keys.
+    for (const method of [
+      'sampling/createMessage',
+      'elicitation/create',
+      'tasks/list',
+      'foo/bar',
+      'constructor',
+      'toString',
+      '__proto__',
+    ]) {
       const ex = makeExchange({ jsonrpc: '2.0', id: 9, method }, { identity: alice });
       await denial(run(ex));
       expect(ex.notes.authz?.reason).toBe('unknown method denied by defaultUnknownMethod');
@@ -137,6 +147,184 @@ describe('createAuthzMiddleware', () => {
       up.terminal,
     )(makeExchange({ jsonrpc: '2.0', id: 9, method: 'foo/bar' }, { identity: alice }));
     expect(up.seen).toHaveLength(7);
+  });
+
+  it('answers an unknown method like a server without it: -32601 on 200 before 2026-07-28, audited as a denial', async () => {
+    const mw = await createAuthzMiddleware({ policies: ['permit(principal, action, resource);'] });
+    const up = upstream();
+    const run = composeChain([mw], up.terminal);
+    for (const headers of [
+      {} as Record<string, string>,
+      { 'mcp-protocol-version': '2025-11-25' },
+      { 'mcp-protocol-version': '2025-06-18' },
+    ]) {
+      const ex = makeExchange(
+        { jsonrpc: '2.0', id: 'q-1', method: 'foo/bar', params: {} },
+        { identity: alice, headers },
+      );
+      const err = await denial(run(ex));
+      expect(err).toMatchObject({
+        status: 200,
+        rpcCode: -32601,
+        publicMessage: 'Method not found',
+        code: AuthzErrorCode.MethodNotFound,
+      });
+      // The wire answer proxy-core's edge mapper makes of it echoes the id.
+      const wire = errorToResponse(err, ex);
+      expect(wire.status).toBe(200);
+      expect(wire.body).toEqual({
+        type: 'json',
+        value: { jsonrpc: '2.0', id: 'q-1', error: { code: -32601, message: 'Method not found' } },
+      });
+      expect(ex.notes.authz).toEqual({
+        decision: 'deny',
+        policyIds: [],
+        reason: 'unknown method denied by defaultUnknownMethod',
+      });
+      expect(ex.notes.rejectedBy).toBe('authz');
+    }
+    expect(up.seen).toHaveLength(0);
+  });
+
+  it('answers an unknown method of a 2026-07-28+ request with 404 / -32601, without contacting the upstream', async () => {
+    const mw = await createAuthzMiddleware({ policies: ['permit(principal, action, resource);'] });
+    const up = upstream();
+    const run = composeChain([mw], up.terminal);
+    for (const version of ['2026-07-28', '2027-01-15']) {
+      const ex = makeExchange(
+        {
+          jsonrpc: '2.0',
+          id: 601,
+          method: 'unknown/method',
+          params: { _meta: { 'io.modelcontextprotocol/protocolVersion': version } },
+        },
+        { identity: alice, headers: { 'mcp-protocol-version': version, 'mcp-method': 'unknown/method' } },
+      );
+      const err = await denial(run(ex));
+      expect(err).toMatchObject({ status: 404, rpcCode: -32601, publicMessage: 'Method not found' });
+      expect(errorToResponse(err, ex)).toMatchObject({
+        status: 404,
+        body: {
+          type: 'json',
+          value: { jsonrpc: '2.0', id: 601, error: { code: -32601, message: 'Method not found' } },
+        },
+      });
+      expect(ex.notes).toMatchObject({
+        authz: { decision: 'deny', policyIds: [], reason: 'unknown method denied by defaultUnknownMethod' },
+        rejectedBy: 'authz',
+      });
+    }
+    expect(up.seen).toHaveLength(0);
+  });
+
+  it('accepts an unknown notification with 202 without forwarding it, and still records the denial', async () => {
+    const mw = await createAuthzMiddleware({ policies: ['permit(principal, action, resource);'] });
+    const up = upstream();
+    const ex = makeExchange({ jsonrpc: '2.0', method: 'custom/ping' }, { identity: alice });
+    const res = await composeChain([mw], up.terminal)(ex);
+    expect(res).toEqual({ status: 202, headers: {}, body: { type: 'empty' } });
+    expect(ex.notes.authz?.decision).toBe('deny');
+    expect(ex.notes.rejectedBy).toBe('authz');
+    expect(up.seen).toHaveLength(0);
+  });
+
+  it('treats resources/subscribe and unsubscribe as removed methods from 2026-07-28 on, as resource reads before', async () => {
+    const mw = await createAuthzMiddleware({
+      policies: [
+        'permit(principal, action == Action::"read_resource", resource == Resource::"demo://readme");',
+      ],
+    });
+    const up = upstream();
+    const run = composeChain([mw], up.terminal);
+    const modern = { 'mcp-protocol-version': '2026-07-28' };
+    for (const method of ['resources/subscribe', 'resources/unsubscribe']) {
+      // Modern: a removed method, even with a permitted URI (and without one, as the suite probes).
+      for (const params of [{ uri: 'demo://readme' }, {}]) {
+        const ex = makeExchange(
+          { jsonrpc: '2.0', id: 500, method, params },
+          { identity: alice, headers: { ...modern, 'mcp-method': method } },
+        );
+        const err = await denial(run(ex));
+        expect(err).toMatchObject({ status: 404, rpcCode: -32601 });
+        expect(ex.notes.authz?.reason).toBe('unknown method denied by defaultUnknownMethod');
+      }
+      expect(up.seen).toHaveLength(0);
+      // Legacy: authorized like resources/read on the URI.
+      await run(
+        makeExchange(
+          { jsonrpc: '2.0', id: 1, method, params: { uri: 'demo://readme' } },
+          { identity: alice },
+        ),
+      );
+      const no = makeExchange(
+        { jsonrpc: '2.0', id: 2, method, params: { uri: 'demo://secret' } },
+        { identity: alice },
+      );
+      expect(await denial(run(no))).toMatchObject({ status: 403, rpcCode: 403 });
+      expect(up.seen.map((m) => ('method' in m ? m.method : ''))).toEqual([method]);
+      up.seen.length = 0;
+    }
+  });
+
+  it('forwards a removed method of a 2026-07-28 request when defaultUnknownMethod is allow', async () => {
+    const mw = await createAuthzMiddleware({
+      policies: ['forbid(principal, action, resource);'],
+      defaultUnknownMethod: 'allow',
+    });
+    const up = upstream();
+    const ex = makeExchange(
+      { jsonrpc: '2.0', id: 500, method: 'resources/subscribe', params: { uri: 'demo://readme' } },
+      {
+        identity: alice,
+        headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'resources/subscribe' },
+      },
+    );
+    await composeChain([mw], up.terminal)(ex);
+    expect(up.seen).toHaveLength(1);
+    expect(ex.notes.authz).toMatchObject({
+      decision: 'allow',
+      reason: 'unknown method allowed by defaultUnknownMethod',
+    });
+  });
+
+  it('answers a target request without its name or URI with 400 / -32602 Invalid params, not a policy denial', async () => {
+    const mw = await createAuthzMiddleware({ policies: ['permit(principal, action, resource);'] });
+    const up = upstream();
+    const run = composeChain([mw], up.terminal);
+    const cases: Array<[string, Record<string, unknown> | undefined, string]> = [
+      ['tools/call', { arguments: {} }, 'tool'],
+      ['tools/call', { name: 42 }, 'tool'],
+      ['prompts/get', undefined, 'prompt'],
+      ['resources/read', { name: 'demo://readme' }, 'resource'],
+    ];
+    for (const [method, params, kind] of cases) {
+      for (const headers of [{} as Record<string, string>, { 'mcp-protocol-version': '2025-11-25' }]) {
+        const rpc = { jsonrpc: '2.0' as const, id: 'bad', method, ...(params ? { params } : {}) };
+        const ex = makeExchange(rpc, { identity: alice, headers });
+        const err = await denial(run(ex));
+        expect(err).toMatchObject({
+          status: 400,
+          rpcCode: -32602,
+          publicMessage: 'Invalid params',
+          code: AuthzErrorCode.InvalidParams,
+        });
+        expect(errorToResponse(err, ex).body).toEqual({
+          type: 'json',
+          value: { jsonrpc: '2.0', id: 'bad', error: { code: -32602, message: 'Invalid params' } },
+        });
+        expect(ex.notes).toMatchObject({
+          authz: { decision: 'deny', policyIds: [], reason: `malformed ${kind} request` },
+          rejectedBy: 'authz',
+        });
+      }
+    }
+    // From 2026-07-28 the missing name cannot match the required Mcp-Name: the header check answers first.
+    const modern = makeExchange(
+      { jsonrpc: '2.0', id: 'bad', method: 'tools/call', params: {} },
+      { identity: alice, headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call' } },
+    );
+    expect(await denial(run(modern))).toMatchObject({ status: 400, rpcCode: -32020 });
+    expect(up.seen).toHaveLength(0);
   });
 
   it('takes annotations from the upstream tools/list (side fetch), never from the client', async () => {

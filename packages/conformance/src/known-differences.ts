@@ -15,37 +15,12 @@ export interface KnownDifference {
   reason: string;
 }
 
-const UNKNOWN_METHOD =
-  'authz `defaultUnknownMethod: "deny"` (the default) answers methods it cannot classify with 403 ' +
-  '"Access denied by policy" without consulting Cedar; the upstream answers 404/-32601';
-const REMOVED_SUBSCRIBE =
-  'authz classifies resources/subscribe|unsubscribe as resource targets in every era; the 2026-07-28 ' +
-  'probe has no params.uri, so authz denies it as a "malformed resource request" (403) where the ' +
-  'upstream answers 404/-32601 (the methods were removed in 2026-07-28)';
-
-export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
-  {
-    specVersion: '2026-07-28',
-    scenario: 'server-stateless',
-    target: 'full-chain',
-    check: 'sep-2575-http-server-method-not-found-404',
-    reason: UNKNOWN_METHOD,
-  },
-  {
-    specVersion: '2026-07-28',
-    scenario: 'server-stateless',
-    target: 'full-chain',
-    check: 'sep-2575-http-server-method-not-found-404-resources-subscribe',
-    reason: REMOVED_SUBSCRIBE,
-  },
-  {
-    specVersion: '2026-07-28',
-    scenario: 'server-stateless',
-    target: 'full-chain',
-    check: 'sep-2575-http-server-method-not-found-404-resources-unsubscribe',
-    reason: REMOVED_SUBSCRIBE,
-  },
-];
+/**
+ * Empty: the last entries (authz's 403 for unknown methods, and for the 2026-07-28-removed
+ * `resources/(un)subscribe`) went when authz started answering those like a server without the method
+ * (404/-32601 from 2026-07-28 on).
+ */
+export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [];
 
 /** The check id of a `differences()` line (`<id>:<STATUS> only direct|proxied`). */
 export function checkIdOf(difference: string): string {

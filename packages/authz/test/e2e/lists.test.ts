@@ -102,14 +102,16 @@ describe('list filtering', () => {
     await expect(client.readResource({ uri: 'demo://secret' })).rejects.toThrow(/403/);
   });
 
-  it('denies an unknown method with 403 and the id echoed', async () => {
+  it('refuses an unknown method as Method not found (200 / -32601 before 2026-07-28) with the id echoed', async () => {
+    jsonStack.upstream.clearRequests();
     const res = await jsonStack.post(user, { jsonrpc: '2.0', id: 'x-9', method: 'tasks/list', params: {} });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(200);
     expect(res.body).toEqual({
       jsonrpc: '2.0',
       id: 'x-9',
-      error: { code: 403, message: 'Access denied by policy' },
+      error: { code: -32601, message: 'Method not found' },
     });
+    expect(jsonStack.upstream.rpcRequests('tasks/list')).toHaveLength(0);
   });
 });
 
