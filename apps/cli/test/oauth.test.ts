@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { freePort } from '@bastion-mcp/testkit';
 import { createSandbox, ensureBuilt, printedUrl, runCli, type Sandbox } from './helpers/cli.js';
 import { textOf, withClient } from './helpers/mcp.js';
 import { type ProtectedRemote, startProtectedRemote, waitForOutput } from './helpers/oauth.js';
@@ -179,6 +180,8 @@ describe('rm --purge-registration', () => {
   const clientExists = async (id: string) => Boolean(await remote.idp.provider.Client.find(id));
 
   it('keeps a registration another workload shares, then deletes it at the AS (RFC 7592) with the last one', async () => {
+    // One explicit free callback port: the port derived from the URL may be taken on a shared machine.
+    const callbackPort = String(await freePort());
     const args = (name: string) => [
       'run',
       remote.up.url,
@@ -187,6 +190,8 @@ describe('rm --purge-registration', () => {
       '--no-browser',
       '--scopes',
       'mcp:tools',
+      '--callback-port',
+      callbackPort,
     ];
     const first = await withLogin(args('purge-a'));
     expect(first.result.code).toBe(0);
@@ -250,7 +255,18 @@ describe('OAuth error paths print one line with the fix', () => {
   });
 
   it('a login that is not finished in time', async () => {
-    const r = await sb.run(['run', remote.up.url, '--name', 'slow', '--no-browser', '--login-timeout', '1']);
+    const port = String(await freePort()); // the port derived from the URL may be taken on a shared machine
+    const r = await sb.run([
+      'run',
+      remote.up.url,
+      '--name',
+      'slow',
+      '--no-browser',
+      '--login-timeout',
+      '1',
+      '--callback-port',
+      port,
+    ]);
     expect(r.code).toBe(5);
     expect(r.stderr.trim().split('\n').pop()).toMatch(/not completed.*Run the command again/);
   });

@@ -71,6 +71,17 @@ function readSecret(spec: OAuthSpec, given: string | undefined): string | undefi
   });
 }
 
+/**
+ * Test-only (`--no-browser` + `BASTION_TEST_AUTO_AUTHORIZE=1`): GET the authorization URL and follow
+ * its redirects, for test authorization servers that approve without a user (the MCP conformance
+ * suite's), so the code lands on our loopback callback. Never used unless that variable is set.
+ */
+function autoAuthorize(url: string): void {
+  fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(30_000) })
+    .then((res) => res.body?.cancel())
+    .catch((e: unknown) => err(`warning: automatic authorization failed: ${(e as Error).message}`));
+}
+
 export async function performLogin(
   def: WorkloadDefinition,
   spec: OAuthSpec,
@@ -121,6 +132,7 @@ export async function performLogin(
           err(`Sign in to ${def.name} (${new URL(def.remoteUrl).host}) by opening this URL:`);
           err(`  ${url}`);
           if (opts.browser) openBrowser(url);
+          else if (process.env.BASTION_TEST_AUTO_AUTHORIZE === '1') autoAuthorize(url);
           spinner = startSpinner(
             `Waiting for the login in the browser (up to ${Math.round(opts.loginTimeoutSeconds / 60)} min)`,
           );

@@ -5,8 +5,8 @@
 import {
   AuthorizationResponseError,
   allowInsecureRequests,
+  type ClientAuth,
   ClientError,
-  ClientSecretBasic,
   ClientSecretPost,
   Configuration,
   customFetch,
@@ -26,6 +26,20 @@ export interface TransportOptions {
   timeoutMs?: number | undefined;
 }
 
+/**
+ * `client_secret_basic` with RFC 6749 §2.3.1's `application/x-www-form-urlencoded` encoding of the id
+ * and secret (WHATWG: `*-._` and alphanumerics stay as they are). openid-client's own also
+ * percent-encodes `-_.!~*'()`, which authorization servers that do not form-decode the Basic
+ * credentials (the MCP conformance suite's among them) reject as a different client id.
+ */
+export function clientSecretBasic(secret: string): ClientAuth {
+  const encode = (value: string) => new URLSearchParams({ v: value }).toString().slice(2);
+  return (_as, client, _body, headers) => {
+    const credentials = Buffer.from(`${encode(client.client_id)}:${encode(secret)}`).toString('base64');
+    headers.set('authorization', `Basic ${credentials}`);
+  };
+}
+
 export function buildConfiguration(
   as: AuthorizationServerMetadata,
   client: ClientIdentity,
@@ -36,7 +50,7 @@ export function buildConfiguration(
       ? None()
       : client.tokenEndpointAuthMethod === 'client_secret_post'
         ? ClientSecretPost(client.clientSecret)
-        : ClientSecretBasic(client.clientSecret);
+        : clientSecretBasic(client.clientSecret);
   const config = new Configuration(
     as,
     client.clientId,

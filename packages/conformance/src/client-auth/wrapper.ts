@@ -1,0 +1,115 @@
+/**
+ * The client the MCP conformance suite drives for its client `auth` scenarios: `bastion run <url>
+ * --stdio` (the CLI's real OAuth client: detection, DCR/CIMD/pre-registration, PKCE, token storage)
+ * with the MCP SDK client on the other end of the stdio bridge. It lists tools, calls the first one,
+ * and exits 0 on success, 1 on any failure — what the suite expects of a client command.
+ *
+ * Invoked by the suite as `<node> dist/client-wrapper.js <server-url>` with `MCP_CONFORMANCE_SCENARIO`
+ * and, for some scenarios, `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials). The bastion
+ * binary is `BASTION_CLI_BIN` (default: the workspace's `apps/cli/dist/main.js`). Logins complete
+ * without a browser through the CLI's test-only `BASTION_TEST_AUTO_AUTHORIZE=1` switch: the suite's
+ * authorization server approves every request by redirecting straight to the callback.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+interface ScenarioContext {
+  client_id?: string;
+  client_secret?: string;
+}
+
+/**
+ * The Client ID Metadata Document URL the suite's authorization server expects (`auth/basic-cimd`).
+ * Configured for every scenario, as a user with a CIMD would: bastion uses it only where the AS
+ * advertises `client_id_metadata_document_supported`, and registers dynamically elsewhere.
+ */
+const CIMD_URL = 'https://conformance-test.local/client-metadata.json';
+
+/** A free loopback port for the OAuth callback (the default port derived from the URL may be taken). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `bastion run` flags for a scenario (pre-registered clients, client credentials). */
+function bastionArgs(
+  serverUrl: string,
+  scenario: string,
+  context: ScenarioContext,
+  callbackPort: number,
+): string[] {
+  const args = [
+    'run',
+    serverUrl,
+    '--stdio',
+    '--no-browser',
+    '--name',
+    'conformance',
+    '--login-timeout',
+    '20',
+  ];
+  args.push('--callback-port', String(callbackPort), '--client-metadata-url', CIMD_URL);
+  if (context.client_id) args.push('--client-id', context.client_id);
+  if (context.client_secret) args.push('--client-secret', context.client_secret);
+  if (scenario === 'auth/client-credentials-basic') args.push('--client-credentials');
+  return args;
+}
+
+async function main(): Promise<number> {
+  const serverUrl = process.argv.at(-1);
+  if (!serverUrl || !/^https?:\/\//.test(serverUrl)) {
+    process.stderr.write('usage: client-wrapper <server-url>\n');
+    return 2;
+  }
+  const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? '';
+  const context = JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT ?? '{}') as ScenarioContext;
+  const bin =
+    process.env.BASTION_CLI_BIN ??
+    join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'apps', 'cli', 'dist', 'main.js');
+  const home = mkdtempSync(join(tmpdir(), 'bastion-conformance-client-'));
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, {
+    HOME: home,
+    BASTION_HOME: join(home, 'state'),
+    BASTION_TOKEN_STORE: 'file',
+    BASTION_TEST_AUTO_AUTHORIZE: '1',
+    NODE_OPTIONS: '',
+  });
+  const client = new Client({ name: 'bastion-conformance-client', version: '1.0.0' });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [bin, ...bastionArgs(serverUrl, scenario, context, await freePort())],
+    env,
+    stderr: 'inherit',
+  });
+  try {
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    const first = tools[0];
+    if (first) {
+      const result = await client.callTool({ name: first.name, arguments: {} });
+      if (result.isError) throw new Error(`tools/call ${first.name} returned an error result`);
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`client-wrapper: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await client.close().catch(() => {});
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
