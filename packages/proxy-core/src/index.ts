@@ -38,7 +38,12 @@ export type { CloseOptions, ProxyHandler, ReadinessReport } from './server/handl
 export { startProxyServer } from './server/start.js';
 export type { ProxyServer } from './server/start.js';
 export { DEFAULT_MAX_BODY_BYTES } from './server/options.js';
-export type { ProxyHandlerOptions, ProxyLimits, ProxyServerOptions } from './server/options.js';
+export type {
+  ProxyHandlerOptions,
+  ProxyLimits,
+  ProxyServerOptions,
+  ProxyServerTimeouts,
+} from './server/options.js';
 export { BastionError, ProxyCoreErrorCode, ProxyHttpError } from './errors.js';
 export { channels, publishCacheLookup, traceIdpCall } from './diagnostics.js';
 export type {

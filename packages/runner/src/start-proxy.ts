@@ -193,6 +193,10 @@ export async function startProxy(config: RunConfig, options: StartProxyOptions =
       allowedHosts: config.listen.allowedHosts,
       limits: { maxBodyBytes: config.limits.maxBodyBytes },
       closeGraceMs: config.limits.shutdownGraceMs,
+      server: {
+        headersTimeoutMs: config.limits.clientHeadersTimeoutMs,
+        requestTimeoutMs: config.limits.clientRequestTimeoutMs,
+      },
       logger,
       upstream: {
         connectTimeoutMs: config.limits.upstreamConnectTimeoutMs,

@@ -125,3 +125,34 @@ describe('parseRunConfig', () => {
     expect(issues[0]?.message).toMatch(/not valid YAML/);
   });
 });
+
+describe('limits: inbound client timeouts', () => {
+  it('are optional (proxy-core defaults apply) and validated', () => {
+    const cfg = validateRunConfig(minimal);
+    expect(cfg.limits.clientHeadersTimeoutMs).toBeUndefined();
+    expect(cfg.limits.clientRequestTimeoutMs).toBeUndefined();
+    const set = validateRunConfig({
+      ...minimal,
+      limits: { clientHeadersTimeoutMs: 5_000, clientRequestTimeoutMs: 20_000 },
+    });
+    expect(set.limits).toMatchObject({ clientHeadersTimeoutMs: 5_000, clientRequestTimeoutMs: 20_000 });
+    const bad = issuesOf(() => validateRunConfig({ ...minimal, limits: { clientRequestTimeoutMs: 0 } }));
+    expect(bad.map((i) => i.path)).toEqual(['limits.clientRequestTimeoutMs']);
+  });
+
+  it('refuses a headers timeout longer than the request timeout (also against the 30 000 default)', () => {
+    const explicit = issuesOf(() =>
+      validateRunConfig({
+        ...minimal,
+        limits: { clientHeadersTimeoutMs: 9_000, clientRequestTimeoutMs: 8_000 },
+      }),
+    );
+    expect(explicit.map((i) => [i.path, i.message])).toEqual([
+      ['limits.clientHeadersTimeoutMs', 'must not exceed limits.clientRequestTimeoutMs (8000)'],
+    ]);
+    const againstDefault = issuesOf(() =>
+      validateRunConfig({ ...minimal, limits: { clientHeadersTimeoutMs: 40_000 } }),
+    );
+    expect(againstDefault.map((i) => i.path)).toEqual(['limits.clientHeadersTimeoutMs']);
+  });
+});

@@ -132,6 +132,46 @@ describe('slowloris and keep-alive floods', () => {
     expect(await until(() => sockets.every((s) => s.destroyed))).toBe(true);
   });
 
+  it('answers 408 and closes sockets that never finish their headers once headersTimeout passes, even while they keep trickling', async () => {
+    // Small values so the file stays fast; every wait below is for sockets closing, never a duration.
+    const quick = await startTestProxy(upstream.url, {
+      server: { headersTimeoutMs: 500, requestTimeoutMs: 1_000, connectionsCheckingIntervalMs: 50 },
+    });
+    const baseline = resources();
+    try {
+      const slow = Array.from({ length: 20 }, (_, i) => {
+        const s = connect(quick.proxy.port, '127.0.0.1');
+        let received = '';
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => {
+          received += d;
+        });
+        s.on('error', () => {});
+        s.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow-${i}: a`);
+        return { socket: s, received: () => received };
+      });
+      // Keep every socket busy: a byte of header every 50 ms does not reset the headers deadline.
+      const trickle = setInterval(() => {
+        for (const { socket } of slow) if (!socket.destroyed && socket.writable) socket.write('b');
+      }, 50);
+      try {
+        // Others are served meanwhile (a fresh connection, whole request at once).
+        const agent = new Agent();
+        const a = await post(quick.url, rpc('ping', {}, 'other'), { dispatcher: agent });
+        expect(a.status).toBe(200);
+        expect(a.json).toEqual({ jsonrpc: '2.0', id: 'other', result: {} });
+        await agent.close();
+        expect(await until(() => slow.every(({ socket }) => socket.destroyed), 10_000)).toBe(true);
+      } finally {
+        clearInterval(trickle);
+      }
+      for (const { received } of slow) expect(received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    } finally {
+      await quick.close();
+    }
+    expect(await leakedSince(baseline)).toEqual({});
+  });
+
   it('serves 10 000 tiny requests on one keep-alive connection with bounded memory and no leak', async () => {
     const baseline = resources();
     const connectionsBefore = upstream.connections;

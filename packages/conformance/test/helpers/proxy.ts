@@ -1,6 +1,6 @@
 /** Proxies for fault tests: passthrough or the full chain, short pool keep-alive so sockets settle fast. */
 import { type Middleware, type ProxyServer, startProxyServer } from '@bastion-mcp/proxy-core';
-import type { UpstreamOptions } from '@bastion-mcp/proxy-core';
+import type { ProxyServerTimeouts, UpstreamOptions } from '@bastion-mcp/proxy-core';
 import { createFullChain, type FullChain } from '../../src/chain.js';
 
 export interface TestProxy {
@@ -12,7 +12,12 @@ export interface TestProxy {
 
 export async function startTestProxy(
   upstreamUrl: string,
-  options: { chain?: 'none' | 'full'; middlewares?: Middleware[]; upstream?: UpstreamOptions } = {},
+  options: {
+    chain?: 'none' | 'full';
+    middlewares?: Middleware[];
+    upstream?: UpstreamOptions;
+    server?: ProxyServerTimeouts;
+  } = {},
 ): Promise<TestProxy> {
   const chain = options.chain === 'full' ? await createFullChain({ telemetry: false }) : undefined;
   const proxy = await startProxyServer({
@@ -20,6 +25,7 @@ export async function startTestProxy(
     middlewares: options.middlewares ?? chain?.middlewares ?? [],
     upstream: { keepAliveTimeoutMs: 500, ...options.upstream },
     closeGraceMs: 0,
+    server: options.server,
   });
   return {
     proxy,

@@ -35,9 +35,33 @@ export interface ProxyHandlerOptions {
   closeGraceMs?: number | undefined;
 }
 
+/**
+ * Timeouts of the inbound node:http server (slowloris protection). They bound how long a client may
+ * take to SEND its request; answers (SSE streams included) are not limited by them.
+ */
+export interface ProxyServerTimeouts {
+  /** Time allowed to receive a request's headers, ms (node `headersTimeout`). Default 10 000. */
+  headersTimeoutMs?: number | undefined;
+  /** Time allowed to receive a whole request (headers and body), ms (node `requestTimeout`). `0` disables. Default 30 000. */
+  requestTimeoutMs?: number | undefined;
+  /** Idle time of a kept-alive client connection between requests, ms (node `keepAliveTimeout`). Default 5 000. */
+  keepAliveTimeoutMs?: number | undefined;
+  /** How often the two request timeouts are checked, ms (node `connectionsCheckingInterval`). Default 1 000. */
+  connectionsCheckingIntervalMs?: number | undefined;
+}
+
 export interface ProxyServerOptions extends ProxyHandlerOptions {
   /** Listen port. Default 0 (a free port). */
   port?: number | undefined;
+  /** Inbound server timeouts. */
+  server?: ProxyServerTimeouts | undefined;
 }
+
+export const DEFAULT_SERVER_TIMEOUTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  connectionsCheckingIntervalMs: 1_000,
+} as const;
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;

@@ -2,7 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type CloseOptions, createProxyHandler, type ProxyHandler } from './handler.js';
-import type { ProxyServerOptions } from './options.js';
+import { DEFAULT_SERVER_TIMEOUTS, type ProxyServerOptions, type ProxyServerTimeouts } from './options.js';
 
 export interface ProxyServer {
   /** The local MCP endpoint, e.g. `http://127.0.0.1:4321/mcp`. */
@@ -14,6 +14,35 @@ export interface ProxyServer {
   readonly handler: ProxyHandler;
   /** Graceful stop: stop accepting, finish in-flight (up to `graceMs`), end SSE streams, close sockets and pools. */
   close(options?: CloseOptions): Promise<void>;
+}
+
+function resolveTimeouts(server: ProxyServerTimeouts | undefined): Required<ProxyServerTimeouts> {
+  if (server !== undefined && (typeof server !== 'object' || server === null)) {
+    throw new TypeError('"server" must be an object');
+  }
+  const out = { ...DEFAULT_SERVER_TIMEOUTS };
+  for (const key of Object.keys(out) as Array<keyof typeof out>) {
+    const value = server?.[key];
+    if (value === undefined) continue;
+    const min = key === 'requestTimeoutMs' ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new TypeError(
+        `"server.${key}" must be a ${min === 0 ? 'non-negative' : 'positive'} integer (ms)`,
+      );
+    }
+    out[key] = value as never;
+  }
+  if (out.requestTimeoutMs > 0 && out.headersTimeoutMs > out.requestTimeoutMs) {
+    throw new TypeError('"server.headersTimeoutMs" must not exceed "server.requestTimeoutMs"');
+  }
+  return out;
+}
+
+/** The status line answered to a client whose request node:http refused before the handler ran. */
+function clientErrorAnswer(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return '408 Request Timeout';
+  if (err.code === 'HPE_HEADER_OVERFLOW') return '431 Request Header Fields Too Large';
+  return '400 Bad Request';
 }
 
 /**
@@ -28,18 +57,27 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new TypeError('"port" must be an integer 0-65535');
+  const timeouts = resolveTimeouts(options.server);
   const handler = createProxyHandler({ ...options, host });
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void handler.handle(req, res);
-  });
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: timeouts.connectionsCheckingIntervalMs,
+    },
+    (req, res) => {
+      void handler.handle(req, res);
+    },
+  );
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
   const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
-  server.on('clientError', (_err, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      socket.end(`HTTP/1.1 ${clientErrorAnswer(err)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

@@ -244,6 +244,10 @@ export const limitsSchema = z.strictObject({
   /** Idle time allowed between body chunks of a non-streaming upstream response. SSE streams are exempt. */
   upstreamBodyTimeoutMs: positiveMs.default(300_000),
   shutdownGraceMs: positiveMs.default(25_000),
+  /** Time a client has to send its request headers (slowloris); then 408. Default: proxy-core's (10 000). */
+  clientHeadersTimeoutMs: positiveMs.optional(),
+  /** Time a client has to send its whole request; answers (SSE) are not bounded. Default: proxy-core's (30 000). */
+  clientRequestTimeoutMs: positiveMs.optional(),
 });
 
 export const runConfigSchema = z
@@ -272,6 +276,17 @@ export const runConfigSchema = z
     limits: limitsSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    // proxy-core's defaults: headers 10 000, whole request 30 000 (node:http refuses headers > request).
+    const headersMs = cfg.limits.clientHeadersTimeoutMs ?? 10_000;
+    const requestMs = cfg.limits.clientRequestTimeoutMs ?? 30_000;
+    const valid = (ms: unknown) => Number.isSafeInteger(ms) && (ms as number) > 0;
+    if (valid(headersMs) && valid(requestMs) && headersMs > requestMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['limits', 'clientHeadersTimeoutMs'],
+        message: `must not exceed limits.clientRequestTimeoutMs (${requestMs})`,
+      });
+    }
     if (cfg.tokenExchange && cfg.upstreamAuth) {
       ctx.addIssue({
         code: 'custom',
