@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { freePort } from '@bastion-mcp/testkit';
 import { createSandbox, ensureBuilt, printedUrl, type Sandbox } from './helpers/cli.js';
 import { textOf, withClient } from './helpers/mcp.js';
 import { type ProtectedRemote, startProtectedRemote, waitForOutput } from './helpers/oauth.js';
@@ -53,7 +54,17 @@ describe('browser login with a real headless Chromium', () => {
   it('completes DCR + PKCE through the IdP login page and uses the token upstream', async () => {
     let stderr = '';
     const done = sb.run(
-      ['run', remote.up.url, '--name', 'chromium', '--no-browser', '--scopes', 'mcp:tools'],
+      [
+        'run',
+        remote.up.url,
+        '--name',
+        'chromium',
+        '--no-browser',
+        '--scopes',
+        'mcp:tools',
+        '--callback-port',
+        String(await freePort()),
+      ],
       {
         onStderr: (_c, all) => (stderr = all),
         timeoutMs: 60_000,

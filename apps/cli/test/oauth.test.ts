@@ -46,12 +46,15 @@ describe('bastion run against an OAuth-protected remote', () => {
 
   it('detects OAuth, registers a client (DCR), logs in with PKCE in the foreground, then detaches', async () => {
     // No --scopes: the challenge names none, so the scope comes from PRM `scopes_supported`.
+    // A free callback port: the one derived from the URL may be taken on a shared machine.
     const { result, authorizeUrl } = await withLogin([
       'run',
       remote.up.url,
       '--name',
       'secure',
       '--no-browser',
+      '--callback-port',
+      String(await freePort()),
     ]);
     expect(result.code).toBe(0);
     const q = authorizeUrl.searchParams;

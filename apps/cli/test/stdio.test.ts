@@ -3,6 +3,7 @@
  * as its server command. stdout must carry MCP messages only.
  */
 import { spawn } from 'node:child_process';
+import { freePort } from '@bastion-mcp/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type McpUpstream, startMcpUpstream } from '@bastion-mcp/testkit';
@@ -147,6 +148,7 @@ describe('bastion run --stdio with OAuth', () => {
     const login = sb.run(['login', 'nothing']);
     expect((await login).code).toBe(3);
     // first launch: the login URL goes to stderr while stdout stays silent
+    const callbackPort = await freePort(); // the port derived from the URL may be taken on a shared machine
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [
@@ -159,6 +161,8 @@ describe('bastion run --stdio with OAuth', () => {
         '--no-browser',
         '--scopes',
         'mcp:tools',
+        '--callback-port',
+        String(callbackPort),
       ],
       env: sb.env as Record<string, string>,
       stderr: 'pipe',
