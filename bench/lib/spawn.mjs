@@ -67,6 +67,7 @@ export async function spawnRole(name, args = [], env = {}, execArgv = [], benchD
 
 /** CPU µs per request between two `cpu()` samples (NaN when no request was served). */
 export function cpuPerRequest(before, after) {
+  if (before === undefined || after === undefined) return Number.NaN;
   const n = after.requests - before.requests;
   return n > 0 ? (after.cpuUs - before.cpuUs) / n : Number.NaN;
 }
