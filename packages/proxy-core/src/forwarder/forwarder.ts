@@ -15,6 +15,7 @@ import { parseSse } from '../sse/parser.js';
 import { appendHeader, FORWARDER_OWNED, relayableResponseHeaders } from './headers.js';
 import { watchIdle } from './idle-timeout.js';
 import { type ResolvedUpstreamOptions, resolveUpstreamOptions, type UpstreamOptions } from './options.js';
+import { jsonErrorResponse, needsJsonErrorBody } from './upstream-error.js';
 import { localEndpointFor, mapEndpointUrl, upstreamMessageUrl } from './url.js';
 import type { SseEvent } from '../sse/event.js';
 
@@ -315,6 +316,9 @@ export function createForwarder(options: ForwarderOptions): Forwarder {
     finish(res.statusCode, undefined);
     const headers = relayableResponseHeaders(res.headers);
     const ct = String(headers['content-type'] ?? '').toLowerCase();
+    if (needsJsonErrorBody(res.statusCode, ct, headers)) {
+      return jsonErrorResponse(exchange, res.statusCode, headers, res.body, cfg.bodyTimeoutMs);
+    }
     const sse = isSseContentType(ct);
     const stream = wrapBody(res.body, sse);
     if (sse && exchange.route === 'sse-stream') {

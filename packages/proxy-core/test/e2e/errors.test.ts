@@ -160,6 +160,157 @@ describe('upstream failures (PRODUCT.md §2.2)', () => {
   });
 });
 
+describe('upstream error answers (every error body is JSON)', () => {
+  type Case = { status: number; headers?: Record<string, string>; body?: string };
+  let answer: Case = { status: 500 };
+  let upstreamClosed: Promise<void> = Promise.resolve();
+  async function upstream() {
+    const raw = await startRawServer((req, res) => {
+      req.resume();
+      const { status, headers = {}, body } = answer;
+      upstreamClosed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+      res.writeHead(status, headers);
+      if (body === 'stall')
+        res.write('x'.repeat(100 * 1024)); // more than is ever read, never ended
+      else res.end(body);
+    });
+    cleanups.push(raw.close);
+    return raw;
+  }
+
+  it('replaces a 5xx text/plain body with 502 and a JSON-RPC error echoing the id, keeping other headers', async () => {
+    const raw = await upstream();
+    const proxy = await proxyTo(raw.url);
+    answer = {
+      status: 500,
+      headers: { 'content-type': 'text/plain', 'mcp-session-id': 's-1', etag: '"e"', 'retry-after': '3' },
+      body: 'Traceback (most recent call last): secret stack',
+    };
+    const res = await post(proxy.url, call(31));
+    expect(res.status).toBe(502);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['mcp-session-id']).toBe('s-1');
+    expect(res.headers['retry-after']).toBe('3');
+    expect(res.headers.etag).toBeUndefined();
+    expect(res.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 31,
+      error: { code: -32603, message: 'Upstream error', data: { upstreamStatus: 500 } },
+    });
+    expect(res.text).not.toContain('Traceback');
+
+    answer = { status: 503, headers: { 'content-type': 'text/html' }, body: '<h1>Service Unavailable</h1>' };
+    const html = await post(proxy.url, call('h'));
+    expect(html.status).toBe(502);
+    expect(html.json()).toMatchObject({ id: 'h', error: { data: { upstreamStatus: 503 } } });
+  });
+
+  it('keeps the status of a 4xx (a 404 for an expired session stays 404), with a JSON body', async () => {
+    const raw = await upstream();
+    const proxy = await proxyTo(raw.url);
+    answer = { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Session not found' };
+    const gone = await post(proxy.url, call(4), { 'mcp-session-id': 'expired' });
+    expect(gone.status).toBe(404);
+    expect(gone.json()).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: { code: -32603, message: 'Upstream error', data: { upstreamStatus: 404 } },
+    });
+
+    answer = { status: 405, headers: { allow: 'POST' } }; // no body, no content-type
+    const get = await request(proxy.url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+    expect(get.statusCode).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    expect(await get.body.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32603, message: 'Upstream error', data: { upstreamStatus: 405 } },
+    });
+
+    for (const status of [406, 415, 429]) {
+      answer = { status, headers: { 'content-type': 'text/plain' }, body: 'no' };
+      const r = await post(proxy.url, call(status));
+      expect([r.status, r.json()]).toEqual([
+        status,
+        {
+          jsonrpc: '2.0',
+          id: status,
+          error: { code: -32603, message: 'Upstream error', data: { upstreamStatus: status } },
+        },
+      ]);
+    }
+  });
+
+  it('passes authentication challenges byte for byte: 401 always, 403 with WWW-Authenticate', async () => {
+    const raw = await upstream();
+    const proxy = await proxyTo(raw.url);
+    answer = {
+      status: 401,
+      headers: { 'content-type': 'text/plain', 'www-authenticate': 'Bearer resource_metadata="https://r/x"' },
+      body: 'Unauthorized',
+    };
+    const unauthorized = await post(proxy.url, call(1));
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers['content-type']).toBe('text/plain');
+    expect(unauthorized.headers['www-authenticate']).toBe('Bearer resource_metadata="https://r/x"');
+    expect(unauthorized.text).toBe('Unauthorized');
+
+    answer = { status: 401, headers: { 'content-type': 'text/html' }, body: '<p>login</p>' };
+    const bare = await post(proxy.url, call(1));
+    expect([bare.status, bare.text]).toEqual([401, '<p>login</p>']);
+
+    answer = {
+      status: 403,
+      headers: {
+        'content-type': 'text/plain',
+        'www-authenticate': 'Bearer error="insufficient_scope", scope="a b"',
+      },
+      body: 'Forbidden',
+    };
+    const scope = await post(proxy.url, call(1));
+    expect([scope.status, scope.headers['www-authenticate'], scope.text]).toEqual([
+      403,
+      'Bearer error="insufficient_scope", scope="a b"',
+      'Forbidden',
+    ]);
+
+    answer = { status: 403, headers: { 'content-type': 'text/plain' }, body: 'Forbidden' };
+    const plain = await post(proxy.url, call(2));
+    expect(plain.status).toBe(403);
+    expect(plain.json()).toMatchObject({
+      id: 2,
+      error: { message: 'Upstream error', data: { upstreamStatus: 403 } },
+    });
+  });
+
+  it('passes JSON error bodies unchanged, JSON-RPC or not', async () => {
+    const raw = await upstream();
+    const proxy = await proxyTo(raw.url);
+    answer = {
+      status: 500,
+      headers: { 'content-type': 'application/json' },
+      body: '{"error":"database down","code":17}',
+    };
+    const plainJson = await post(proxy.url, call(1));
+    expect([plainJson.status, plainJson.text]).toEqual([500, '{"error":"database down","code":17}']);
+
+    const rpcBody = '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}';
+    answer = { status: 404, headers: { 'content-type': 'application/json; charset=utf-8' }, body: rpcBody };
+    const session = await post(proxy.url, call(1));
+    expect([session.status, session.text]).toEqual([404, rpcBody]);
+  });
+
+  it('answers at once without reading a large or endless error body, and cuts that body', async () => {
+    const raw = await upstream();
+    const proxy = await proxyTo(raw.url);
+    answer = { status: 502, headers: { 'content-type': 'text/html' }, body: 'stall' };
+    const res = await post(proxy.url, call(8));
+    expect(res.status).toBe(502);
+    expect(res.json()).toMatchObject({ id: 8, error: { data: { upstreamStatus: 502 } } });
+    await upstreamClosed; // the discarded body went over the read limit: the upstream response is cut
+  });
+});
+
 describe('errorToResponse through the chain', () => {
   it('maps an unknown middleware error to 500 -32603 without leaking its message', async () => {
     const boom: Middleware = {
