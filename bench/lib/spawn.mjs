@@ -28,6 +28,10 @@ export async function spawnRole(name, args = [], env = {}, execArgv = [], benchD
       throw new Error(`bench role ${name} exited early with code ${code}`);
     }),
   ]);
+  // Never leave a role behind when the benchmark itself exits or crashes.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.off('exit', reap));
   let stopping = false;
   child.on('exit', (code, signal) => {
     if (!stopping)
