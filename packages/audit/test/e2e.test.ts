@@ -212,7 +212,8 @@ describe('audit end to end', () => {
     expect(res.status).toBe(200);
     await res.text().catch(() => '');
     const calls = (await settled()).filter((x) => x.type === 'mcp_tool_call');
-    expect(calls[0]).toMatchObject({ outcome: 'error', status: 500, upstreamStatus: 500 });
+    // A non-JSON 5xx from the upstream is answered 502 with a JSON-RPC error (proxy-core); audit keeps both.
+    expect(calls[0]).toMatchObject({ outcome: 'error', status: 502, upstreamStatus: 500 });
     expect(calls[1]).toMatchObject({ outcome: 'error', streamIncomplete: true });
   });
 
