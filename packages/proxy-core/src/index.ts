@@ -57,3 +57,5 @@ export type {
   UpstreamFinishMessage,
   UpstreamStartMessage,
 } from './diagnostics.js';
+export { bearerTokenOf, DEFAULT_REDACT_KEYS, REDACTED, redactValue } from './redact.js';
+export type { RedactOptions } from './redact.js';
