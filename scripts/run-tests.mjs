@@ -12,6 +12,7 @@ const outFile = join(outDir, 'jest-results.json');
 mkdirSync(outDir, { recursive: true });
 rmSync(outFile, { force: true });
 
+console.log(`Running the test suite on Node.js ${process.version}`);
 const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 const args = [jestBin, '--json', `--outputFile=${outFile}`, '--passWithNoTests', ...process.argv.slice(2)];
 const nodeOptions = [
