@@ -94,6 +94,8 @@ function registrationFits(reg: StoredRegistration, ctx: ResolveClientContext): b
   if (ctx.redirectUri && !reg.redirectUris.includes(ctx.redirectUri)) return false;
   if (!ctx.grantTypes.every((g) => reg.grantTypes.includes(g))) return false;
   if (ctx.confidential && !reg.clientSecret) return false;
+  // A client registered with a `scope` may be limited to it (a step-up needs a wider registration).
+  if (reg.scopes && ctx.scopes && !ctx.scopes.every((s) => reg.scopes?.includes(s))) return false;
   if (reg.clientSecretExpiresAt && reg.clientSecretExpiresAt - 60_000 < Date.now()) return false;
   return true;
 }
@@ -200,9 +202,16 @@ async function registerClient(ctx: ResolveClientContext, client: ClientOptions):
         : authMethod,
     redirectUris: stringArray(doc['redirect_uris']) ?? (ctx.redirectUri ? [ctx.redirectUri] : []),
     grantTypes: stringArray(doc['grant_types']) ?? ctx.grantTypes,
+    scopes: registeredScopes(doc['scope'], ctx.scopes),
     registeredAt: Date.now(),
     ...managementOf(doc, endpoint, ctx.allowInsecureHttp),
   };
+}
+
+function registeredScopes(returned: unknown, requested: string[] | undefined): string[] | undefined {
+  const list = typeof returned === 'string' ? returned.split(/\s+/).filter((s) => s !== '') : undefined;
+  if (list && list.length > 0) return list;
+  return requested && requested.length > 0 ? [...requested] : undefined;
 }
 
 /**

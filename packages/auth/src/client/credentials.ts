@@ -53,6 +53,11 @@ export interface StoredRegistration {
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   redirectUris: string[];
   grantTypes: string[];
+  /**
+   * The `scope` the client was registered with (as returned, else as requested); absent when none
+   * was. ASes may restrict the client to it, so a login needing more scopes registers again.
+   */
+  scopes?: string[] | undefined;
   registeredAt: number;
   /**
    * RFC 7592 management: the `registration_client_uri` the AS returned (kept only when it is a

@@ -38,6 +38,11 @@ export interface LoginOptions {
   /** Accept plain-HTTP AS endpoints on non-loopback hosts. Default: false. */
   allowInsecureHttp?: boolean | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Receives compatibility warnings of the login (e.g. `CIMD_REJECTED`: the AS rejected the Client ID
+   * Metadata Document client id and the login fell back to dynamic registration). The library never logs.
+   */
+  onWarning?: ((warning: { code: string; message: string }) => void) | undefined;
 }
 
 /** What a login stored (never the token values). */

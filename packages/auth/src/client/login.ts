@@ -102,20 +102,23 @@ export async function loginWithAuthorizationCode(
       const deadline = AbortSignal.timeout(loginTimeoutMs);
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
       try {
-        const client = await resolveClientIdentity({
-          as: plan.as,
-          store: options.store,
-          client: options.client,
-          grantTypes: ['authorization_code', 'refresh_token'],
-          redirectUri: server.redirectUri,
-          scopes: plan.scopes,
-          fetch: plan.fetch,
-          timeoutMs: plan.requestTimeoutMs,
-          signal: options.signal,
-          allowInsecureHttp: plan.allowInsecureHttp,
-        });
+        const identity = (clientOptions: typeof options.client) =>
+          resolveClientIdentity({
+            as: plan.as,
+            store: options.store,
+            client: clientOptions,
+            grantTypes: ['authorization_code', 'refresh_token'],
+            redirectUri: server.redirectUri,
+            scopes: plan.scopes,
+            fetch: plan.fetch,
+            timeoutMs: plan.requestTimeoutMs,
+            signal: options.signal,
+            allowInsecureHttp: plan.allowInsecureHttp,
+          });
+        let client = await identity(options.client);
         let resource = plan.resource;
-        for (let attempt = 0; ; attempt++) {
+        let resourceRetried = false;
+        for (;;) {
           try {
             const response = await runOnce(options, plan, client, server, resource, signal, loginTimeoutMs);
             return await persistLogin(
@@ -129,12 +132,22 @@ export async function loginWithAuthorizationCode(
             );
           } catch (err) {
             if (
-              attempt === 0 &&
+              !resourceRetried &&
               resource !== undefined &&
               err instanceof OAuthClientError &&
               err.oauthError === 'invalid_target'
             ) {
+              resourceRetried = true;
               resource = undefined; // one automatic retry without the RFC 8707 parameter
+              continue;
+            }
+            if (cimdRejected(err, client, plan)) {
+              // Once: the retry uses a registered client id, which is never 'cimd'.
+              options.onWarning?.({
+                code: 'CIMD_REJECTED',
+                message: `The authorization server ${plan.as.issuer} rejected the client metadata document ${client.clientId} (${(err as OAuthClientError).oauthError}); registering a client dynamically instead`,
+              });
+              client = await identity({ ...options.client, clientMetadataUrl: undefined });
               continue;
             }
             throw err;
@@ -145,6 +158,16 @@ export async function loginWithAuthorizationCode(
       }
     },
     { timeoutMs: loginTimeoutMs, signal: options.signal },
+  );
+}
+
+/** The AS refused a Client ID Metadata Document client id and offers RFC 7591 registration instead. */
+function cimdRejected(err: unknown, client: ClientIdentity, plan: LoginPlan): boolean {
+  return (
+    client.source === 'cimd' &&
+    err instanceof OAuthClientError &&
+    (err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client') &&
+    typeof plan.as.registration_endpoint === 'string'
   );
 }
 

@@ -1,4 +1,5 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -73,6 +74,128 @@ describe('client identity', () => {
     as.route('POST', '/register', { status: 201, body: { client_id: 'dcr-client-1' } });
     expect(await clientIdUsed(auth, { clientMetadataUrl: cimd })).toBe('dcr-client-1');
     expect(as.requests).toContain('POST /register');
+  });
+
+  describe('falls back once to dynamic registration when the AS rejects the CIMD client id', () => {
+    /** Drives a login: `answer(clientId)` decides the callback (an error, or a code). */
+    async function login(
+      auth: RemoteAuthRequirement,
+      answer: (clientId: string) => { error: string } | { code: string },
+    ) {
+      const clientIds: string[] = [];
+      const warnings: string[] = [];
+      const err = await loginWithAuthorizationCode({
+        name: 'cimd-fallback',
+        store,
+        auth,
+        client: { clientMetadataUrl: cimd },
+        callbackPort: 0,
+        onWarning: (w) => warnings.push(`${w.code}: ${w.message}`),
+        onAuthorizationUrl: async (u) => {
+          const q = new URL(u).searchParams;
+          const clientId = q.get('client_id') ?? '';
+          clientIds.push(clientId);
+          const cb = new URL(q.get('redirect_uri')!);
+          cb.searchParams.set('state', q.get('state')!);
+          for (const [k, v] of Object.entries(answer(clientId))) cb.searchParams.set(k, v);
+          await fetch(cb);
+        },
+      }).catch((e: unknown) => e);
+      return { err, clientIds, warnings };
+    }
+
+    it('at the authorization endpoint (unauthorized_client), with a warning', async () => {
+      const auth = await requirement({ client_id_metadata_document_supported: true });
+      as.route('POST', '/register', { status: 201, body: { client_id: 'dcr-after-cimd' } });
+      const { err, clientIds, warnings } = await login(auth, (id) =>
+        id === cimd ? { error: 'unauthorized_client' } : { error: 'access_denied' },
+      );
+      // the DCR client got to the consent step: the fallback happened, and only once
+      expect(clientIds).toEqual([cimd, 'dcr-after-cimd']);
+      expect(err).toMatchObject({
+        code: OAuthClientErrorCode.AuthorizationDenied,
+        oauthError: 'access_denied',
+      });
+      expect(as.requests.filter((r) => r === 'POST /register')).toHaveLength(1);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^CIMD_REJECTED: .*rejected the client metadata document .*unauthorized_client/,
+      );
+    });
+
+    it('at the token endpoint (invalid_client)', async () => {
+      const auth = await requirement({ client_id_metadata_document_supported: true });
+      as.route('POST', '/register', { status: 201, body: { client_id: 'dcr-after-token' } });
+      as.route('POST', '/token', { status: 401, body: { error: 'invalid_client' } });
+      const { err, clientIds, warnings } = await login(auth, (id) =>
+        id === cimd ? { code: 'code-for-cimd' } : { error: 'access_denied' },
+      );
+      expect(clientIds).toEqual([cimd, 'dcr-after-token']);
+      expect(as.requests.filter((r) => r === 'POST /token')).toHaveLength(1);
+      expect(err).toMatchObject({ oauthError: 'access_denied' });
+      expect(warnings).toHaveLength(1);
+    });
+
+    it('does not loop when the registered client is rejected too', async () => {
+      const auth = await requirement({ client_id_metadata_document_supported: true });
+      as.route('POST', '/register', { status: 201, body: { client_id: 'dcr-rejected' } });
+      const { err, clientIds } = await login(auth, () => ({ error: 'unauthorized_client' }));
+      expect(clientIds).toEqual([cimd, 'dcr-rejected']);
+      expect(err).toMatchObject({ oauthError: 'unauthorized_client' });
+    });
+
+    it('gives up when the AS has no registration endpoint', async () => {
+      const auth = await requirement({
+        client_id_metadata_document_supported: true,
+        registration_endpoint: undefined,
+      });
+      const { err, clientIds, warnings } = await login(auth, () => ({ error: 'invalid_client' }));
+      expect(clientIds).toEqual([cimd]);
+      expect(err).toMatchObject({
+        code: OAuthClientErrorCode.AuthorizationDenied,
+        oauthError: 'invalid_client',
+      });
+      expect(warnings).toEqual([]);
+      expect(as.requests).not.toContain('POST /register');
+    });
+  });
+
+  it('reuses a cached registration for its scopes, and registers again for a wider scope (step-up)', async () => {
+    const auth = await requirement({});
+    let n = 0;
+    as.route('POST', '/register', {
+      status: 201,
+      body: () => ({ client_id: `scoped-${++n}`, scope: 'mcp:tools' }),
+    });
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const used = async (scopes: string[]) => {
+      let clientId: string | null = null;
+      await loginWithAuthorizationCode({
+        name: 'scoped',
+        store,
+        auth,
+        scopes,
+        callbackPort: port,
+        onAuthorizationUrl: async (u) => {
+          const q = new URL(u).searchParams;
+          clientId = q.get('client_id');
+          const cb = new URL(q.get('redirect_uri')!);
+          cb.searchParams.set('state', q.get('state')!);
+          cb.searchParams.set('error', 'access_denied');
+          await fetch(cb);
+        },
+      }).catch(() => {});
+      return clientId;
+    };
+    expect(await used(['mcp:tools'])).toBe('scoped-1');
+    expect(await used(['mcp:tools'])).toBe('scoped-1');
+    expect(await used(['mcp:tools', 'mcp:admin'])).toBe('scoped-2');
+    expect(as.requests.filter((r) => r === 'POST /register')).toHaveLength(2);
   });
 
   it('explains a registration endpoint that does not exist', async () => {
