@@ -86,7 +86,7 @@ export async function performLogin(
   def: WorkloadDefinition,
   spec: OAuthSpec,
   detection: RemoteAuthRequirement,
-  ctx: Context,
+  ctx: Pick<Context, 'paths'>,
   opts: InteractiveOptions,
 ): Promise<void> {
   const client = await import('@bastion-mcp/auth/client');
@@ -104,6 +104,7 @@ export async function performLogin(
     },
     scopes: spec.scopes ? [...spec.scopes] : undefined,
     resourceParam: spec.resourceParam,
+    onWarning: (w) => err(`warning: ${w.message}`),
   };
   const grant = opts.deviceCode ? 'device_code' : spec.grant;
   let spinner: ReturnType<typeof startSpinner> | undefined;
@@ -144,6 +145,35 @@ export async function performLogin(
     spinner?.stop();
     throw toCliError(e, def.name);
   }
+}
+
+/**
+ * Step-up for a running interactive proxy (`--stdio`, `--foreground`): the remote answered 403
+ * `insufficient_scope`; discover from that challenge and log in again with `scopes` (prompts go to
+ * stderr). The new scopes are not written to workload.json: a restart asks for them again only when
+ * the remote does.
+ */
+export function createStepUpLogin(
+  def: WorkloadDefinition,
+  ctx: Pick<Context, 'paths'>,
+  opts: InteractiveOptions,
+): (scopes: string[], wwwAuthenticate: string) => Promise<void> {
+  return async (scopes, wwwAuthenticate) => {
+    if (def.auth.kind !== 'oauth') return;
+    const spec: OAuthSpec = { ...def.auth, scopes };
+    const client = await import('@bastion-mcp/auth/client');
+    let detection: RemoteAuthRequirement;
+    try {
+      detection = await client.resolveRemoteAuth(def.remoteUrl, wwwAuthenticate, {
+        allowIssuerMismatch: spec.allowIssuerMismatch,
+        onWarning: (w) => err(`warning: ${w.message}`),
+      });
+    } catch (e) {
+      throw toCliError(e, def.name);
+    }
+    err(`${def.name}: the remote requires more scopes (${scopes.join(' ')}); signing in again.`);
+    await performLogin(def, spec, detection, ctx, opts);
+  };
 }
 
 /**

@@ -9,6 +9,12 @@ import type { CliLogger } from '../serve/logger.js';
 import type { WorkloadDefinition } from '../workload/types.js';
 import { openTokenStore } from './store.js';
 
+/**
+ * Log in again with `scopes` (the union of the granted and the required ones), from the remote's
+ * `insufficient_scope` challenge. Given only when a user is present (`--stdio`, `--foreground`).
+ */
+export type StepUpLogin = (scopes: string[], wwwAuthenticate: string) => Promise<void>;
+
 export interface ReloadableCredential extends UpstreamCredential {
   /** Re-open the session from the store (after `bastion login` / `logout` in another process). */
   reload(): Promise<void>;
@@ -33,9 +39,12 @@ function stateOf(session: OAuthSession, name: string, change?: OAuthStatusChange
 
 export async function createOAuthCredential(
   def: WorkloadDefinition,
-  ctx: { paths: BastionPaths; logger: CliLogger },
+  ctx: { paths: BastionPaths; logger: CliLogger; stepUpLogin?: StepUpLogin | undefined },
 ): Promise<ReloadableCredential> {
-  const { OAuthSession } = await import('@bastion-mcp/auth/client');
+  const { OAuthSession, stepUpScopes } = await import('@bastion-mcp/auth/client');
+  // Scope sets a step-up already asked for: when the AS grants too few, asking again would loop.
+  const attempted = new Set<string>();
+  let stepping: Promise<boolean> | undefined;
   const store = await openTokenStore(ctx.paths);
   const listeners = new Set<(s: CredentialState) => void>();
   let state: CredentialState;
@@ -80,6 +89,55 @@ export async function createOAuthCredential(
         return false;
       }
     },
+    handleForbidden(wwwAuthenticate) {
+      const union = stepUpScopes(
+        session.scopes ?? (def.auth.kind === 'oauth' ? def.auth.scopes : undefined),
+        wwwAuthenticate,
+      );
+      if (!union) return Promise.resolve(false);
+      const key = [...union].sort().join(' ');
+      if (attempted.has(key)) {
+        ctx.logger.warn(
+          { event: 'upstream_scope_step_up_exhausted', scopes: union },
+          `The remote still requires scope(s) ${union.join(' ')} after a step-up login; not asking again`,
+        );
+        return Promise.resolve(false);
+      }
+      // Concurrent 403s share one step-up.
+      stepping ??= (async () => {
+        attempted.add(key);
+        const login = ctx.stepUpLogin;
+        const missing = union.filter((s) => !(session.scopes ?? []).includes(s));
+        if (!login) {
+          emit({
+            status: 'unauthenticated',
+            reason: `the remote requires scope(s) ${missing.join(' ')}: run \`bastion login ${def.name}\``,
+            requiredScopes: union,
+          });
+          return false;
+        }
+        ctx.logger.info(
+          { event: 'upstream_scope_step_up', scopes: union },
+          `The remote requires scope(s) ${missing.join(' ')}; logging in again`,
+        );
+        try {
+          await login(union, wwwAuthenticate);
+        } catch (e) {
+          ctx.logger.warn(
+            { event: 'upstream_scope_step_up_failed', code: (e as { code?: string }).code },
+            (e as Error).message,
+          );
+          return false;
+        }
+        await attach();
+        await session.getAccessToken().catch(() => {});
+        emit(stateOf(session, def.name));
+        return true;
+      })().finally(() => {
+        stepping = undefined;
+      });
+      return stepping;
+    },
     state: () => state,
     onStateChange(listener) {
       listeners.add(listener);
@@ -87,6 +145,7 @@ export async function createOAuthCredential(
     },
     retryAfterSeconds: () => session.retryAfterSeconds(),
     async reload() {
+      attempted.clear();
       await attach();
       await session.getAccessToken().catch(() => {});
       emit(stateOf(session, def.name));

@@ -7,7 +7,11 @@ import { type Context, err } from './context.js';
 import { ACTIVE_STATUSES } from '../workload/types.js';
 import { CliError, CliErrorCode, ExitCode } from '../errors.js';
 
-export async function runForeground(def: WorkloadDefinition, ctx: Context): Promise<void> {
+export async function runForeground(
+  def: WorkloadDefinition,
+  ctx: Context,
+  interactive: { browser: boolean; loginTimeoutSeconds: number },
+): Promise<void> {
   const current = ctx.store.currentState(def.name);
   if (ACTIVE_STATUSES.has(current.status)) {
     throw new CliError(
@@ -21,7 +25,13 @@ export async function runForeground(def: WorkloadDefinition, ctx: Context): Prom
   }
   await ensurePortFree(def);
   const logger = createLogger(ctx.globals.logLevel, { fd: 2 });
-  const served = await serveWorkload(def, { paths: ctx.paths, store: ctx.store, logger, writeState: true });
+  const served = await serveWorkload(def, {
+    paths: ctx.paths,
+    store: ctx.store,
+    logger,
+    writeState: true,
+    interactive,
+  });
   err(`${def.name} is serving ${served.proxy.url} (Ctrl+C to stop)`);
   await untilSignal(() => served.close());
 }

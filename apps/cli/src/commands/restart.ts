@@ -16,5 +16,8 @@ export async function restartCommand(
     const { ensureLoggedIn } = await import('../auth/login.js');
     await ensureLoggedIn(def, ctx, { browser: opts.browser, loginTimeoutSeconds: 300 });
   }
-  await startOrForeground(def, ctx, Boolean(opts.foreground));
+  await startOrForeground(def, ctx, Boolean(opts.foreground), {
+    browser: opts.browser,
+    loginTimeoutSeconds: 300,
+  });
 }

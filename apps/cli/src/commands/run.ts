@@ -188,17 +188,21 @@ export async function runCommand(urlArg: string, flags: RunFlags, cmd: CommandLi
     const { runStdio } = await import('./stdio.js');
     return runStdio(finalDef, ctx, { browser: flags.browser, loginTimeoutSeconds: flags.loginTimeout });
   }
-  await startOrForeground(finalDef, ctx, Boolean(flags.foreground));
+  await startOrForeground(finalDef, ctx, Boolean(flags.foreground), {
+    browser: flags.browser,
+    loginTimeoutSeconds: flags.loginTimeout,
+  });
 }
 
 export async function startOrForeground(
   def: WorkloadDefinition,
   ctx: Context,
   foreground: boolean,
+  interactive: { browser: boolean; loginTimeoutSeconds: number },
 ): Promise<void> {
   if (foreground) {
     const { runForeground } = await import('./foreground.js');
-    return runForeground(def, ctx);
+    return runForeground(def, ctx, interactive);
   }
   const state = await startWorkload(def, ctx);
   printStarted(def, state);

@@ -25,6 +25,7 @@ export async function runStdio(
     logger,
     port: 0,
     writeState: false,
+    interactive: { browser: opts.browser, loginTimeoutSeconds: opts.loginTimeoutSeconds },
   });
   try {
     await runStdioBridge({ url: served.proxy.url, transport: def.transport, logger });

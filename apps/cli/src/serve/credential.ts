@@ -20,6 +20,8 @@ export interface CredentialState {
   readonly status: CredentialStatus;
   /** Why the credential is not usable (never contains a secret). */
   readonly reason?: string | undefined;
+  /** Scopes the remote asked for (403 `insufficient_scope`) that the stored grant lacks. */
+  readonly requiredScopes?: readonly string[] | undefined;
 }
 
 export interface UpstreamCredential {
@@ -30,6 +32,12 @@ export interface UpstreamCredential {
    * now available (the request is retried once with it).
    */
   handleUnauthorized(rejected: string): Promise<boolean>;
+  /**
+   * The remote answered 403 with `wwwAuthenticate` (possibly `insufficient_scope`): step up when
+   * possible. Resolves true when a new token with more scopes is available (the request is retried
+   * once with it); false leaves the 403 to the client. Optional: static tokens cannot step up.
+   */
+  handleForbidden?(wwwAuthenticate: string): Promise<boolean>;
   state(): CredentialState;
   /** Subscribe to state changes; returns the unsubscribe function. */
   onStateChange(listener: (state: CredentialState) => void): () => void;
@@ -43,11 +51,35 @@ const TOKEN_UNAVAILABLE = 'ERR_BASTION_CLI_UPSTREAM_TOKEN_UNAVAILABLE';
 async function drain(res: ProxyResponse): Promise<void> {
   const body = res.body;
   try {
-    if (body.type === 'stream') body.stream.destroy();
-    else if (body.type === 'sse') await body.events[Symbol.asyncIterator]().return?.();
+    if (body.type === 'stream') {
+      // Destroying an undici body emits an abort 'error'; without a listener it would crash the process.
+      body.stream.on('error', () => {});
+      body.stream.destroy();
+    } else if (body.type === 'sse') await body.events[Symbol.asyncIterator]().return?.();
   } catch {
     // best effort: the response is discarded
   }
+}
+
+/** One step-up login per request at most: the retried request's answer goes back as it is. */
+async function stepUp(
+  credential: UpstreamCredential,
+  exchange: Exchange,
+  next: Next,
+  res: ProxyResponse,
+  token: string,
+): Promise<ProxyResponse> {
+  const header = res.headers['www-authenticate'];
+  const challenge = Array.isArray(header) ? header.join(', ') : header;
+  if (!challenge || !/insufficient_scope/i.test(challenge)) return res;
+  const stepped = await credential.handleForbidden?.(challenge).catch(() => false);
+  if (!stepped) return res;
+  const fresh = await credential.token(exchange.signal);
+  if (!fresh || fresh === token) return res;
+  await drain(res);
+  exchange.upstreamHeaders.authorization = `Bearer ${fresh}`;
+  exchange.log.info({ event: 'upstream_scope_step_up' }, 'Retried the request after a step-up login');
+  return next();
 }
 
 /** Middleware that sets `Authorization: Bearer <token>` on the upstream request. */
@@ -72,6 +104,7 @@ export function createUpstreamCredentialMiddleware(credential: UpstreamCredentia
       if (!token) throw unavailable();
       exchange.upstreamHeaders.authorization = `Bearer ${token}`;
       const res = await next();
+      if (res.status === 403) return stepUp(credential, exchange, next, res, token);
       if (res.status !== 401) return res;
       const refreshed = await credential.handleUnauthorized(token).catch(() => false);
       if (!refreshed) return res;

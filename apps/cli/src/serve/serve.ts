@@ -25,6 +25,12 @@ export interface ServeOptions {
   /** Write `state.json` (false for the ephemeral proxy of the stdio bridge). */
   writeState: boolean;
   env?: NodeJS.ProcessEnv | undefined;
+  /**
+   * A user is present (`--stdio`, `--foreground`): an upstream 403 `insufficient_scope` triggers an
+   * inline step-up login (prompts on stderr). Absent (detached): the workload turns
+   * `unauthenticated` and records the required scopes for `bastion login`.
+   */
+  interactive?: { browser: boolean; loginTimeoutSeconds: number } | undefined;
 }
 
 export interface ServedWorkload {
@@ -36,7 +42,12 @@ export interface ServedWorkload {
 /** The credential for the remote, or undefined when the remote needs none. */
 export async function createCredential(
   def: WorkloadDefinition,
-  ctx: { paths: BastionPaths; logger: CliLogger; env?: NodeJS.ProcessEnv | undefined },
+  ctx: {
+    paths: BastionPaths;
+    logger: CliLogger;
+    env?: NodeJS.ProcessEnv | undefined;
+    interactive?: ServeOptions['interactive'];
+  },
 ): Promise<UpstreamCredential | undefined> {
   switch (def.auth.kind) {
     case 'none':
@@ -45,7 +56,12 @@ export async function createCredential(
       return createStaticCredential(readStaticToken(def.auth, ctx.env));
     case 'oauth': {
       const { createOAuthCredential } = await import('../auth/oauth.js');
-      return createOAuthCredential(def, ctx);
+      let stepUpLogin: ((scopes: string[], challenge: string) => Promise<void>) | undefined;
+      if (ctx.interactive) {
+        const { createStepUpLogin } = await import('../auth/login.js');
+        stepUpLogin = createStepUpLogin(def, ctx, ctx.interactive);
+      }
+      return createOAuthCredential(def, { ...ctx, stepUpLogin });
     }
   }
 }
@@ -83,7 +99,7 @@ export async function serveWorkload(def: WorkloadDefinition, options: ServeOptio
   }
   const url = proxy.url;
   const publish = (st: CredentialState) => {
-    write(st.status, { url, port: proxy.port, reason: st.reason });
+    write(st.status, { url, port: proxy.port, reason: st.reason, requiredScopes: st.requiredScopes });
     logger.info(
       { event: 'status', status: st.status, reason: st.reason },
       `Workload ${name} is ${st.status}`,

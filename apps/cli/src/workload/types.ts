@@ -68,6 +68,8 @@ export const ACTIVE_STATUSES: ReadonlySet<WorkloadStatus> = new Set([
 export interface WorkloadState {
   readonly status: WorkloadStatus;
   readonly reason?: string | undefined;
+  /** Scopes the remote required (403 `insufficient_scope`); `bastion login` asks for them too. */
+  readonly requiredScopes?: readonly string[] | undefined;
   readonly pid?: number | undefined;
   readonly port?: number | undefined;
   readonly url?: string | undefined;
