@@ -246,3 +246,121 @@ describe('step-up while detached', () => {
     expect(await withClient(url, async (c) => textOf(await c.callTool(addArgs)))).toBe('5');
   });
 });
+
+/** Open remote except for `add`, which needs a valid token (401 with a Bearer challenge otherwise). */
+async function startPartlyProtectedRemote(): Promise<ScopedRemote> {
+  const idp = await startTestIdp({ accessTokenTtlSeconds: 3600 });
+  const jwks = createRemoteJWKSet(new URL(idp.jwksUri));
+  const toolScopes: string[] = [];
+  let audience = '';
+  const up = await startMcpUpstream({
+    authorizationServers: [idp.issuer],
+    scopesSupported: ['mcp:tools'],
+    requireAuth: async (req) => {
+      const body = req.body as { method?: string; params?: { name?: string } } | undefined;
+      if (body?.method !== 'tools/call' || body.params?.name !== 'add') return true;
+      const m = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''));
+      if (!m?.[1]) return false;
+      try {
+        const { payload } = await jwtVerify(m[1], jwks, { issuer: idp.issuer, audience });
+        toolScopes.push(String(payload.scope ?? ''));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  audience = up.url;
+  idp.addResource(up.url, { format: 'jwt', scopes: ['mcp:tools'] });
+  return {
+    idp,
+    up,
+    toolScopes,
+    async close() {
+      await up.close();
+      await idp.close();
+    },
+  };
+}
+
+describe('401 from a remote that start-up detection found open', () => {
+  let remote: ScopedRemote;
+  beforeAll(async () => {
+    remote = await startPartlyProtectedRemote();
+  });
+  afterAll(async () => {
+    await remote?.close();
+  });
+
+  it('interactive: logs in from the 401 challenge and retries once', async () => {
+    let stderr = '';
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        BIN,
+        'run',
+        '--stdio',
+        remote.up.url,
+        '--name',
+        'partly',
+        '--no-browser',
+        '--callback-port',
+        String(await freePort()),
+      ],
+      env: sb.env as Record<string, string>,
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const client = new Client({ name: 'late-auth-test', version: '1.0.0' });
+    try {
+      await client.connect(transport); // no login: the probe was not challenged
+      expect(stderr).not.toContain('Sign in');
+      expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'open' } }))).toBe('open');
+      const call = client.callTool(addArgs);
+      const url = await nthAuthorizeUrl(() => stderr, 1);
+      expect(url.searchParams.get('scope')).toBe('mcp:tools');
+      await remote.idp.authorize(url.href, { username: 'alice', deliver: true });
+      expect(textOf(await call)).toBe('5');
+      expect(remote.toolScopes).toEqual(['mcp:tools']);
+      expect(textOf(await client.callTool(addArgs))).toBe('5');
+      expect([...stderr.matchAll(URL_LINE)]).toHaveLength(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('detached: passes the 401 through, sets the status, and `bastion login` logs in from the recorded challenge', async () => {
+    const result = await sb.run([
+      'run',
+      remote.up.url,
+      '--name',
+      'partlydetached',
+      '--no-browser',
+      '--callback-port',
+      String(await freePort()),
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain('Sign in');
+    const url = printedUrl(result.stdout);
+    await expect(withClient(url, (c) => c.callTool(addArgs))).rejects.toThrow();
+    const statePath = join(sb.bastionHome, 'workloads', 'partlydetached', 'state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as { status: string; reason: string };
+    expect(state.status).toBe('unauthenticated');
+    expect(state.reason).toContain('run `bastion login partlydetached`');
+
+    let stderr = '';
+    const login = sb.run(['login', 'partlydetached', '--no-browser'], {
+      onStderr: (_c, all) => (stderr = all),
+    });
+    const authorize = await nthAuthorizeUrl(() => stderr, 1);
+    await remote.idp.authorize(authorize.href, { username: 'alice', deliver: true });
+    const done = await login;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toContain('bastion restart partlydetached');
+    const restarted = await sb.run(['restart', 'partlydetached', '--no-browser']);
+    expect(restarted.code).toBe(0);
+    expect(await withClient(url, async (c) => textOf(await c.callTool(addArgs)))).toBe('5');
+  });
+});

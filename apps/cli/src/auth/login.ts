@@ -176,6 +176,28 @@ export function createStepUpLogin(
   };
 }
 
+/** Discover from a 401 challenge (the start-up probe found no auth) and log in. */
+export async function loginAfterChallenge(
+  def: WorkloadDefinition,
+  challenge: string,
+  ctx: Pick<Context, 'paths'>,
+  opts: InteractiveOptions,
+): Promise<void> {
+  if (def.auth.kind !== 'oauth') return;
+  const client = await import('@bastion-mcp/auth/client');
+  let detection: RemoteAuthRequirement;
+  try {
+    detection = await client.resolveRemoteAuth(def.remoteUrl, challenge, {
+      allowIssuerMismatch: def.auth.allowIssuerMismatch,
+      onWarning: (w) => err(`warning: ${w.message}`),
+    });
+  } catch (e) {
+    throw toCliError(e, def.name);
+  }
+  err(`${def.name}: the remote requires authentication for this request; signing in.`);
+  await performLogin(def, def.auth, detection, ctx, opts);
+}
+
 /**
  * `restart`/`login`: make sure the workload has a usable grant. Stored tokens are reused (one silent
  * refresh if they expired, no browser); a new login happens only when they are missing or revoked.
@@ -216,10 +238,23 @@ export async function freshLogin(
 ): Promise<UpstreamAuthSpec> {
   const spec: OAuthSpec =
     def.auth.kind === 'oauth' ? def.auth : { grant: 'authorization_code', resourceParam: true };
-  const detection = await detect(def, spec);
+  let detection = await detect(def, spec);
   if (!detection.required) {
-    err(`${def.remoteUrl} does not require authentication; nothing to log in to.`);
-    return def.auth;
+    // A remote that protects only some methods: the running proxy recorded the 401 challenge.
+    const challenge = ctx.store.readState(def.name)?.authChallenge;
+    if (!challenge) {
+      err(`${def.remoteUrl} does not require authentication; nothing to log in to.`);
+      return def.auth;
+    }
+    const client = await import('@bastion-mcp/auth/client');
+    try {
+      detection = await client.resolveRemoteAuth(def.remoteUrl, challenge, {
+        allowIssuerMismatch: spec.allowIssuerMismatch,
+        onWarning: (w) => err(`warning: ${w.message}`),
+      });
+    } catch (e) {
+      throw toCliError(e, def.name);
+    }
   }
   await performLogin(def, spec, detection, ctx, opts);
   return { kind: 'oauth', ...spec };

@@ -22,6 +22,8 @@ export interface CredentialState {
   readonly reason?: string | undefined;
   /** Scopes the remote asked for (403 `insufficient_scope`) that the stored grant lacks. */
   readonly requiredScopes?: readonly string[] | undefined;
+  /** The Bearer challenge of a 401 from a remote that was started without OAuth (no secret in it). */
+  readonly authChallenge?: string | undefined;
 }
 
 export interface UpstreamCredential {
@@ -48,7 +50,8 @@ export interface UpstreamCredential {
 
 const TOKEN_UNAVAILABLE = 'ERR_BASTION_CLI_UPSTREAM_TOKEN_UNAVAILABLE';
 
-async function drain(res: ProxyResponse): Promise<void> {
+/** Discard a response that will not be returned (before retrying the request). */
+export async function drainResponse(res: ProxyResponse): Promise<void> {
   const body = res.body;
   try {
     if (body.type === 'stream') {
@@ -76,7 +79,7 @@ async function stepUp(
   if (!stepped) return res;
   const fresh = await credential.token(exchange.signal);
   if (!fresh || fresh === token) return res;
-  await drain(res);
+  await drainResponse(res);
   exchange.upstreamHeaders.authorization = `Bearer ${fresh}`;
   exchange.log.info({ event: 'upstream_scope_step_up' }, 'Retried the request after a step-up login');
   return next();
@@ -110,7 +113,7 @@ export function createUpstreamCredentialMiddleware(credential: UpstreamCredentia
       if (!refreshed) return res;
       const fresh = await credential.token(exchange.signal);
       if (!fresh || fresh === token) return res;
-      await drain(res);
+      await drainResponse(res);
       exchange.upstreamHeaders.authorization = `Bearer ${fresh}`;
       exchange.log.info(
         { event: 'upstream_token_refreshed_after_401' },

@@ -12,6 +12,7 @@ import {
   type CredentialState,
   type UpstreamCredential,
 } from './credential.js';
+import type { LateAuth } from './late-auth.js';
 import type { CliLogger } from './logger.js';
 import { type RunningProxy, startRunConfig } from './start-proxy.js';
 import { createStaticCredential, readStaticToken } from './static-credential.js';
@@ -79,18 +80,35 @@ export async function serveWorkload(def: WorkloadDefinition, options: ServeOptio
   };
   write('starting');
   let credential: UpstreamCredential | undefined;
+  let lateAuth: LateAuth | undefined;
   let proxy: RunningProxy;
   try {
     const { validateRunConfig } = await import('@bastion-mcp/runner');
     const config = validateRunConfig(runConfigOf(def, port), `workload ${name}`);
     credential = await createCredential(def, options);
+    if (!credential && def.auth.kind === 'none') {
+      const { createLateAuth } = await import('./late-auth.js');
+      lateAuth = createLateAuth(def, {
+        paths: options.paths,
+        logger,
+        interactive: options.interactive,
+        saveDefinition: (next) => {
+          if (store.getDefinition(name).auth.kind === 'none') store.writeDefinition(next);
+        },
+      });
+    }
     proxy = await startRunConfig(config, {
       logger,
-      innerMiddlewares: credential ? [createUpstreamCredentialMiddleware(credential)] : [],
+      innerMiddlewares: credential
+        ? [createUpstreamCredentialMiddleware(credential)]
+        : lateAuth
+          ? [lateAuth.middleware]
+          : [],
       env: options.env,
     });
   } catch (err) {
     await credential?.close().catch(() => {});
+    await lateAuth?.close().catch(() => {});
     logger.error({ event: 'start_failed', code: (err as { code?: string }).code }, formatErrorLine(err));
     if (options.writeState) {
       store.writeState(name, { status: 'error', reason: formatErrorLine(err), port, startedAt });
@@ -99,14 +117,21 @@ export async function serveWorkload(def: WorkloadDefinition, options: ServeOptio
   }
   const url = proxy.url;
   const publish = (st: CredentialState) => {
-    write(st.status, { url, port: proxy.port, reason: st.reason, requiredScopes: st.requiredScopes });
+    write(st.status, {
+      url,
+      port: proxy.port,
+      reason: st.reason,
+      requiredScopes: st.requiredScopes,
+      authChallenge: st.authChallenge,
+    });
     logger.info(
       { event: 'status', status: st.status, reason: st.reason },
       `Workload ${name} is ${st.status}`,
     );
   };
-  publish(credential?.state() ?? { status: 'running' });
-  const unsubscribe = credential?.onStateChange(publish);
+  const source = credential ?? lateAuth;
+  publish(source?.state() ?? { status: 'running' });
+  const unsubscribe = source?.onStateChange(publish);
   logger.info(
     { event: 'listening', url, remote: def.remoteUrl },
     `Proxy for ${def.remoteUrl} listening on ${url}`,
@@ -122,6 +147,7 @@ export async function serveWorkload(def: WorkloadDefinition, options: ServeOptio
           await proxy.close();
         } finally {
           await credential?.close().catch(() => {});
+          await lateAuth?.close().catch(() => {});
           if (options.writeState) store.writeState(name, { status: 'stopped', port: proxy.port, url });
           logger.info({ event: 'stopped' }, `Workload ${name} stopped`);
         }

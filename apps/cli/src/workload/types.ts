@@ -70,6 +70,8 @@ export interface WorkloadState {
   readonly reason?: string | undefined;
   /** Scopes the remote required (403 `insufficient_scope`); `bastion login` asks for them too. */
   readonly requiredScopes?: readonly string[] | undefined;
+  /** A 401 challenge of a remote started without OAuth; `bastion login` discovers from it. */
+  readonly authChallenge?: string | undefined;
   readonly pid?: number | undefined;
   readonly port?: number | undefined;
   readonly url?: string | undefined;
