@@ -36,6 +36,8 @@ const PASSING = [
   'auth/scope-from-scopes-supported',
   'auth/scope-from-www-authenticate',
   'auth/scope-omitted-when-undefined',
+  'auth/scope-retry-limit',
+  'auth/scope-step-up',
   'auth/token-endpoint-auth-basic',
   'auth/token-endpoint-auth-none',
   'auth/token-endpoint-auth-post',
