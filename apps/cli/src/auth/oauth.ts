@@ -105,10 +105,10 @@ export async function createOAuthCredential(
       }
       // Concurrent 403s share one step-up.
       stepping ??= (async () => {
-        attempted.add(key);
         const login = ctx.stepUpLogin;
         const missing = union.filter((s) => !(session.scopes ?? []).includes(s));
         if (!login) {
+          // Detached: no login here, so nothing to bound; the status says what to run.
           emit({
             status: 'unauthenticated',
             reason: `the remote requires scope(s) ${missing.join(' ')}: run \`bastion login ${def.name}\``,
@@ -116,6 +116,7 @@ export async function createOAuthCredential(
           });
           return false;
         }
+        attempted.add(key);
         ctx.logger.info(
           { event: 'upstream_scope_step_up', scopes: union },
           `The remote requires scope(s) ${missing.join(' ')}; logging in again`,
