@@ -24,7 +24,7 @@
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, runLoad } from './lib/load.mjs';
+import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, fmt, runLoad } from './lib/load.mjs';
 import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,17 +45,8 @@ const profDir = process.env.BENCH_CPU_PROF;
 if (profDir) mkdirSync(profDir, { recursive: true });
 const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
 
-const body = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'echo', arguments: { text: 'hello bastion' } },
-});
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-06-18',
-};
+const body = ECHO_CALL_BODY;
+const headers = ECHO_CALL_HEADERS;
 
 function spawnVariant(variant, upstreamUrl) {
   const [v, from] = variant.split('@');

@@ -16,7 +16,7 @@
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, runLoad } from './lib/load.mjs';
+import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, fmt, runLoad } from './lib/load.mjs';
 import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -38,17 +38,8 @@ if (needed.some((p) => !existsSync(`${root}/packages/${p}/dist/index.js`))) {
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 const levels = (process.env.BENCH_CONCURRENCY ?? '4,16').split(',').map(Number);
-const body = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'echo', arguments: { text: 'hello bastion' } },
-});
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-06-18',
-};
+const body = ECHO_CALL_BODY;
+const headers = ECHO_CALL_HEADERS;
 
 console.log(
   `Bastion benchmark — node ${process.version}, ${durationMs} ms per measurement (+${warmupMs} ms warm-up), closed loop`,

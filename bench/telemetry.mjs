@@ -22,7 +22,7 @@
 import { startProxyServer } from '@bastion-mcp/proxy-core';
 import { createTelemetry } from '@bastion-mcp/telemetry';
 import { startMcpUpstream } from '@bastion-mcp/testkit';
-import { runLoad } from './lib/load.mjs';
+import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, runLoad } from './lib/load.mjs';
 
 const fmt = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(2)) : 'n/a');
 
@@ -32,16 +32,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 500);
 const SAMPLE_RATIO = Number(process.env.BENCH_SAMPLE_RATIO ?? 1);
 
-const body = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'echo', arguments: { text: 'hello bastion' } },
-});
+const body = ECHO_CALL_BODY;
 const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-06-18',
+  ...ECHO_CALL_HEADERS,
   traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
 };
 

@@ -83,3 +83,18 @@ export const fmt = {
   mb: (n) => `${(n / 1024 / 1024).toFixed(1)} MiB`,
   us: (n) => (Number.isFinite(n) ? `${n.toFixed(0)} µs` : '—').padStart(8),
 };
+
+/** The request every throughput benchmark sends: a `tools/call` of the testkit `echo` tool. */
+export const ECHO_CALL_BODY = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
+  params: { name: 'echo', arguments: { text: 'hello bastion' } },
+});
+
+/** Headers of that request (a client accepting JSON or SSE answers, protocol 2025-06-18). */
+export const ECHO_CALL_HEADERS = Object.freeze({
+  'content-type': 'application/json',
+  accept: 'application/json, text/event-stream',
+  'mcp-protocol-version': '2025-06-18',
+});
