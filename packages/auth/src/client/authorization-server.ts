@@ -27,14 +27,42 @@ export interface AuthorizationServerDiscoveryOptions {
   onWarning?: ((warning: OAuthWarning) => void) | undefined;
 }
 
+/** One metadata URL tried: its HTTP status, or why its document was skipped. */
+export interface AsMetadataAttempt {
+  url: string;
+  outcome: number | 'invalid-document';
+}
+
 /** Discovers and validates the metadata of the AS with issuer identifier `issuer`. */
 export async function discoverAuthorizationServer(
   issuer: string,
   ctx: HttpContext & { allowInsecureHttp: boolean },
   options: AuthorizationServerDiscoveryOptions = {},
 ): Promise<AuthorizationServerMetadata> {
+  const attempts: AsMetadataAttempt[] = [];
+  const metadata = await findAuthorizationServerMetadata(issuer, ctx, options, attempts);
+  if (metadata) return metadata;
+  const tried = attempts.map(
+    (a) => `${a.url} (${a.outcome === 'invalid-document' ? 'invalid document' : a.outcome})`,
+  );
+  throw new OAuthClientError(
+    OAuthClientErrorCode.Discovery,
+    `No authorization server metadata found for issuer ${issuer}; tried ${tried.join(', ')}`,
+  );
+}
+
+/**
+ * Like `discoverAuthorizationServer`, but resolves `undefined` when no URL serves a usable document
+ * (each URL and its outcome are appended to `attempts`). Issuer mismatches, insecure endpoints and
+ * network errors still throw.
+ */
+export async function findAuthorizationServerMetadata(
+  issuer: string,
+  ctx: HttpContext & { allowInsecureHttp: boolean },
+  options: AuthorizationServerDiscoveryOptions,
+  attempts: AsMetadataAttempt[],
+): Promise<AuthorizationServerMetadata | undefined> {
   assertSecureUrl(issuer, 'authorization server issuer', ctx.allowInsecureHttp);
-  const tried: string[] = [];
   for (const url of authorizationServerMetadataUrls(issuer)) {
     const res = await httpRequest(
       url,
@@ -44,12 +72,12 @@ export async function discoverAuthorizationServer(
     );
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
-      tried.push(`${url} (${res.status})`);
+      attempts.push({ url, outcome: res.status });
       continue;
     }
     const doc = await readJsonObject(res);
     if (!doc || typeof doc['issuer'] !== 'string' || typeof doc['token_endpoint'] !== 'string') {
-      tried.push(`${url} (invalid document)`);
+      attempts.push({ url, outcome: 'invalid-document' });
       continue;
     }
     if (!sameIssuer(doc['issuer'], issuer)) {
@@ -76,10 +104,7 @@ export async function discoverAuthorizationServer(
     }
     return doc as AuthorizationServerMetadata;
   }
-  throw new OAuthClientError(
-    OAuthClientErrorCode.Discovery,
-    `No authorization server metadata found for issuer ${issuer}; tried ${tried.join(', ')}`,
-  );
+  return undefined;
 }
 
 /** Refuses an AS that does not advertise PKCE S256 (MCP 2025-11-25: clients MUST refuse). */

@@ -39,6 +39,16 @@ export interface StoredGrant {
   /** Scopes granted (the token response `scope`, else the requested ones). */
   grantedScopes?: string[] | undefined;
   tokens?: StoredTokens | undefined;
+  /**
+   * Where the remote's PRM was found at login, so a later 401 re-discovers from the same place
+   * (authorization server migration). Absent for a 2025-03-26 remote without PRM.
+   */
+  resourceMetadataUrl?: string | undefined;
+  /**
+   * Set when the AS was found by the MCP 2025-03-26 fallback (no PRM): `legacy-metadata` or
+   * `legacy-default-endpoints`. Absent when it came from the PRM.
+   */
+  discovery?: 'legacy-metadata' | 'legacy-default-endpoints' | undefined;
   updatedAt: number;
 }
 

@@ -11,8 +11,19 @@ import {
 } from './authorization-server.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import { type FetchLike, type HttpContext, httpRequest } from './internal/http.js';
-import { canonicalResourceUri, parseHttpUrl } from './internal/url.js';
-import { discoverProtectedResource, type ProtectedResourceMetadata } from './protected-resource.js';
+import { canonicalResourceUri, parseHttpUrl, sameIssuer } from './internal/url.js';
+import {
+  type AuthDiscoveryMethod,
+  authorizationBaseUrl,
+  discoverLegacyAuthorizationServer,
+} from './legacy-discovery.js';
+import {
+  findProtectedResource,
+  noProtectedResourceError,
+  type PrmAttempt,
+  type ProtectedResourceMetadata,
+  protectedResourceAbsent,
+} from './protected-resource.js';
 import { type BearerChallenge, parseBearerChallenge, parseWwwAuthenticate } from './www-authenticate.js';
 
 export interface DiscoveryOptions {
@@ -41,11 +52,25 @@ export interface RemoteAuthRequirement {
   required: true;
   /** Canonical URI of the MCP server (no fragment, no trailing slash). */
   serverUrl: string;
-  /** The resource identifier: the PRM `resource` (validated against `serverUrl`). */
+  /**
+   * The resource identifier: the PRM `resource` (validated against `serverUrl`); the canonical server
+   * URL for a 2025-03-26 server without PRM.
+   */
   resource: string;
-  resourceMetadataUrl: string;
+  /** Where the PRM came from; `undefined` for a 2025-03-26 server without PRM. */
+  resourceMetadataUrl: string | undefined;
+  /**
+   * The PRM. For a 2025-03-26 server without PRM, the equivalent the fallback assumed:
+   * `{ resource: <canonical server URL>, authorization_servers: [<server origin>] }`.
+   */
   resourceMetadata: ProtectedResourceMetadata;
   authorizationServer: AuthorizationServerMetadata;
+  /**
+   * How the AS was found: `prm` (RFC 9728), or the MCP 2025-03-26 fallback for servers without PRM:
+   * `legacy-metadata` (RFC 8414 metadata at the server's origin) or `legacy-default-endpoints`
+   * (`/authorize`, `/token`, `/register` at the server's origin).
+   */
+  discovery: AuthDiscoveryMethod;
   /** The parsed `Bearer` challenge of the 401, when there was one. */
   challenge: BearerChallenge | undefined;
   /** Scopes to request by default: the challenge `scope`, else PRM `scopes_supported`, else none. */
@@ -147,24 +172,23 @@ export async function resolveRemoteAuth(
   const url = parseHttpUrl(serverUrl, 'serverUrl');
   const ctx = httpContext(options);
   const challenge = parseBearerChallenge(wwwAuthenticate);
-  let prm: Awaited<ReturnType<typeof discoverProtectedResource>>;
-  try {
-    prm = await discoverProtectedResource(url.href, challenge?.resourceMetadata, ctx);
-  } catch (err) {
+  const attempts: PrmAttempt[] = [];
+  const prm = await findProtectedResource(url.href, challenge?.resourceMetadata, ctx, attempts);
+  if (!prm) {
     const schemes = parseWwwAuthenticate(wwwAuthenticate).map((c) => c.scheme);
-    if (
-      err instanceof OAuthClientError &&
-      err.code === OAuthClientErrorCode.Discovery &&
-      !challenge &&
-      schemes.length > 0
-    ) {
+    if (!challenge && schemes.length > 0) {
       throw new OAuthClientError(
         OAuthClientErrorCode.UnsupportedChallenge,
         `${url.href} asks for ${schemes.join(', ')} authentication and publishes no OAuth protected resource metadata; configure a static header or bearer token instead`,
-        { cause: err },
+        { cause: noProtectedResourceError(url.href, attempts) },
       );
     }
-    throw err;
+    // MCP 2025-03-26 servers publish no PRM: only when it is plainly absent (404/410 everywhere, no
+    // `resource_metadata` in the challenge) is the server's origin taken as the authorization server.
+    if (!challenge?.resourceMetadata && protectedResourceAbsent(attempts)) {
+      return resolveLegacyRemoteAuth(url, challenge, ctx, options);
+    }
+    throw noProtectedResourceError(url.href, attempts);
   }
   const servers = prm.metadata.authorization_servers;
   const chosen = options.authorizationServer
@@ -188,6 +212,7 @@ export async function resolveRemoteAuth(
         resourceMetadataUrl: prm.url,
         resourceMetadata: prm.metadata,
         authorizationServer: as,
+        discovery: 'prm',
         challenge,
         scopes,
       };
@@ -198,6 +223,35 @@ export async function resolveRemoteAuth(
     }
   }
   throw lastError;
+}
+
+/** The 2025-03-26 fallback: the server's origin is the AS (its RFC 8414 metadata, else default endpoints). */
+async function resolveLegacyRemoteAuth(
+  url: URL,
+  challenge: BearerChallenge | undefined,
+  ctx: ReturnType<typeof httpContext>,
+  options: DiscoveryOptions,
+): Promise<RemoteAuthRequirement> {
+  const baseUrl = authorizationBaseUrl(url);
+  if (options.authorizationServer && !sameIssuer(options.authorizationServer, baseUrl)) {
+    throw new OAuthClientError(
+      OAuthClientErrorCode.Discovery,
+      `${url.href} publishes no protected resource metadata, so its authorization server is its origin ${baseUrl}, not ${options.authorizationServer}`,
+    );
+  }
+  const { metadata, discovery } = await discoverLegacyAuthorizationServer(url.href, ctx, options);
+  const resource = canonicalResourceUri(url);
+  return {
+    required: true,
+    serverUrl: resource,
+    resource,
+    resourceMetadataUrl: undefined,
+    resourceMetadata: { resource, authorization_servers: [metadata.issuer] },
+    authorizationServer: metadata,
+    discovery,
+    challenge,
+    scopes: challenge?.scope,
+  };
 }
 
 function nonEmpty(values: string[] | undefined): string[] | undefined {

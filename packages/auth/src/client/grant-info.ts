@@ -11,6 +11,12 @@ export interface StoredGrantInfo {
   clientSource: 'static' | 'cimd' | 'dcr';
   resource: string | undefined;
   scopes: string[] | undefined;
+  /**
+   * How the AS was found at login: `prm` (RFC 9728), or the MCP 2025-03-26 fallback for a remote
+   * without PRM (`legacy-metadata`: RFC 8414 at its origin; `legacy-default-endpoints`: `/authorize`,
+   * `/token`, `/register` at its origin).
+   */
+  discovery: 'prm' | 'legacy-metadata' | 'legacy-default-endpoints';
   /** False after `invalid_grant` (tokens dropped) until the next login. */
   hasTokens: boolean;
   hasRefreshToken: boolean;
@@ -35,6 +41,7 @@ export async function getStoredGrantInfo(
     clientSource: grant.client.source,
     resource: grant.resource,
     scopes: grant.grantedScopes ?? grant.scopes,
+    discovery: grant.discovery ?? 'prm',
     hasTokens: grant.tokens !== undefined,
     hasRefreshToken: grant.tokens?.refreshToken !== undefined,
     expiresAt: grant.tokens?.expiresAt,

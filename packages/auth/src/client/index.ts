@@ -19,6 +19,12 @@ export type {
   RemoteAuthDetection,
   RemoteAuthRequirement,
 } from './detect.js';
+export {
+  authorizationBaseUrl,
+  defaultEndpointsMetadata,
+  discoverLegacyAuthorizationServer,
+} from './legacy-discovery.js';
+export type { AuthDiscoveryMethod } from './legacy-discovery.js';
 export { DEVICE_CODE_GRANT, loginWithDeviceCode } from './device.js';
 export type { DeviceCodeInfo, DeviceCodeLoginOptions } from './device.js';
 export {

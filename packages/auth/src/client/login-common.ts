@@ -137,6 +137,10 @@ export async function persistLogin(
     scopes: plan.scopes,
     grantedScopes: granted,
     tokens,
+    resourceMetadataUrl: options.auth.resourceMetadataUrl,
+    ...(options.auth.discovery !== undefined && options.auth.discovery !== 'prm'
+      ? { discovery: options.auth.discovery }
+      : {}),
     updatedAt: Date.now(),
   };
   await saveGrant(options.store, grant);

@@ -75,6 +75,21 @@ export async function discoverProtectedResource(
   ctx: HttpContext & { allowInsecureHttp: boolean },
 ): Promise<{ metadata: ProtectedResourceMetadata; url: string }> {
   const attempts: PrmAttempt[] = [];
+  const found = await findProtectedResource(serverUrl, challengeUrl, ctx, attempts);
+  if (found) return found;
+  throw noProtectedResourceError(serverUrl, attempts);
+}
+
+/**
+ * Like `discoverProtectedResource`, but resolves `undefined` when no candidate URL serves a valid
+ * document (every URL and its outcome are appended to `attempts`).
+ */
+export async function findProtectedResource(
+  serverUrl: string,
+  challengeUrl: string | undefined,
+  ctx: HttpContext & { allowInsecureHttp: boolean },
+  attempts: PrmAttempt[],
+): Promise<{ metadata: ProtectedResourceMetadata; url: string } | undefined> {
   const candidates = [...(challengeUrl ? [new URL(challengeUrl, serverUrl).href] : [])];
   for (const url of protectedResourceMetadataUrls(serverUrl))
     if (!candidates.includes(url)) candidates.push(url);
@@ -82,8 +97,23 @@ export async function discoverProtectedResource(
     const metadata = await fetchProtectedResourceMetadata(url, serverUrl, ctx, attempts);
     if (metadata) return { metadata, url };
   }
+  return undefined;
+}
+
+/**
+ * True when every attempt answered 404 or 410: the server publishes no PRM at all (a 2025-03-26
+ * server). An invalid document, a non-JSON answer or any other status is not "absent".
+ */
+export function protectedResourceAbsent(attempts: readonly PrmAttempt[]): boolean {
+  return attempts.length > 0 && attempts.every((a) => a.outcome === 404 || a.outcome === 410);
+}
+
+export function noProtectedResourceError(
+  serverUrl: string,
+  attempts: readonly PrmAttempt[],
+): OAuthClientError {
   const tried = attempts.map((a) => `${a.url} (${a.outcome})`).join(', ');
-  throw new OAuthClientError(
+  return new OAuthClientError(
     OAuthClientErrorCode.Discovery,
     `No protected resource metadata found for ${serverUrl}; tried ${tried}`,
   );
