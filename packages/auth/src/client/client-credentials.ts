@@ -1,10 +1,23 @@
-/** Headless machine login with the client credentials grant; the session re-runs it at expiry. */
+/**
+ * Headless machine login with the client credentials grant (client secret, or `private_key_jwt`
+ * with a signing key); the session re-runs it at expiry.
+ */
 import { clientCredentialsGrant, type Configuration, type TokenEndpointResponse } from 'openid-client';
+import { configurationFor, staticClientIdentity } from './client-auth.js';
 import { resolveClientIdentity } from './client-registration.js';
-import { grantKey } from './credentials.js';
+import { type ClientAssertionKeySpec, type ClientIdentity, grantKey } from './credentials.js';
 import { OAuthClientError } from './errors.js';
 import { type LoginOptions, type LoginResult, persistLogin, planLogin, scopeParams } from './login-common.js';
-import { buildConfiguration, classifyGrantError, toStoredTokens } from './openid.js';
+import { classifyGrantError, toStoredTokens } from './openid.js';
+import { validateClientAssertionKey } from './private-key-jwt.js';
+
+export interface ClientCredentialsLoginOptions extends LoginOptions {
+  /**
+   * Authenticate the pre-registered `client.clientId` with `private_key_jwt` (RFC 7523 §2.2),
+   * signing with this key, instead of a client secret. The key file is read at every token request.
+   */
+  clientAssertionKey?: ClientAssertionKeySpec | undefined;
+}
 
 /** One client credentials request, retried once without `resource` on `invalid_target`. */
 export async function requestClientCredentials(
@@ -25,29 +38,41 @@ export async function requestClientCredentials(
 }
 
 /**
- * Obtains a token with the client credentials grant (a pre-registered confidential client, or a
- * confidential DCR registration) and stores the grant.
+ * Obtains a token with the client credentials grant (a pre-registered confidential client with a
+ * secret or a signing key, or a confidential DCR registration) and stores the grant.
  *
- * @throws OAuthClientError `ERR_BASTION_OAUTH_NO_CLIENT`, `_TOKEN_REQUEST`, `_AS_UNAVAILABLE`, `_REGISTRATION`.
+ * @throws OAuthClientError `ERR_BASTION_OAUTH_NO_CLIENT`, `_TOKEN_REQUEST`, `_AS_UNAVAILABLE`,
+ *   `_REGISTRATION`, `_CLIENT_ASSERTION_KEY`.
  */
-export async function loginWithClientCredentials(options: LoginOptions): Promise<LoginResult> {
+export async function loginWithClientCredentials(
+  options: ClientCredentialsLoginOptions,
+): Promise<LoginResult> {
   const plan = planLogin(options);
+  const assertionKey = options.clientAssertionKey;
+  if (assertionKey !== undefined) {
+    validateClientAssertionKey(assertionKey, 'clientAssertionKey');
+    if (!options.client?.clientId) throw new TypeError('"clientAssertionKey" needs "client.clientId"');
+    if (options.client.clientSecret)
+      throw new TypeError('"clientAssertionKey" and "client.clientSecret" are exclusive');
+  }
   return options.store.withLock(
     grantKey(plan.name),
     async () => {
-      const client = await resolveClientIdentity({
-        as: plan.as,
-        store: options.store,
-        client: options.client,
-        grantTypes: ['client_credentials'],
-        scopes: plan.scopes,
-        fetch: plan.fetch,
-        timeoutMs: plan.requestTimeoutMs,
-        signal: options.signal,
-        allowInsecureHttp: plan.allowInsecureHttp,
-        confidential: true,
-      });
-      const config = buildConfiguration(plan.as, client, {
+      const client: ClientIdentity = assertionKey
+        ? staticClientIdentity(plan.as, { clientId: options.client?.clientId, assertionKey })
+        : await resolveClientIdentity({
+            as: plan.as,
+            store: options.store,
+            client: options.client,
+            grantTypes: ['client_credentials'],
+            scopes: plan.scopes,
+            fetch: plan.fetch,
+            timeoutMs: plan.requestTimeoutMs,
+            signal: options.signal,
+            allowInsecureHttp: plan.allowInsecureHttp,
+            confidential: true,
+          });
+      const config = await configurationFor(plan.as, client, {
         fetch: plan.fetch,
         timeoutMs: plan.requestTimeoutMs,
       });

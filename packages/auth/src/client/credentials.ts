@@ -4,16 +4,51 @@ import type { AuthorizationServerMetadata } from './authorization-server.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import type { TokenStore } from './store/types.js';
 
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_basic' | 'client_secret_post';
-export type GrantType = 'authorization_code' | 'device_code' | 'client_credentials';
+export type TokenEndpointAuthMethod =
+  | 'none'
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt';
+/** `jwt_bearer`: RFC 7523 §2.1 with a workload JWT; `id_jag`: SEP-990 token exchange at an enterprise IdP + jwt-bearer. */
+export type GrantType = 'authorization_code' | 'device_code' | 'client_credentials' | 'jwt_bearer' | 'id_jag';
+
+/**
+ * Where a `private_key_jwt` client's signing key lives. Only the path is stored: the key is read
+ * at every token request and never copied into the store.
+ */
+export interface ClientAssertionKeySpec {
+  /** PEM (PKCS#8, SEC1 or PKCS#1) or JWK (JSON) private key file. */
+  keyFile: string;
+  /** JWS algorithm; default from the key (`ES256` for P-256, `RS256` for RSA, `EdDSA` for Ed25519, …). */
+  alg?: string | undefined;
+  /** `kid` header of the client assertion; default the JWK's `kid`, else none. */
+  kid?: string | undefined;
+}
+
+/** The enterprise IdP step of an `id_jag` grant (SEP-990), as stored with the grant. */
+export interface StoredIdJag {
+  /** The IdP's token endpoint and issuer (the `aud` of `private_key_jwt` assertions sent to it). */
+  idp: { issuer: string; tokenEndpoint: string };
+  /** The client at the IdP (its secret, when any, is stored here like the AS client's). */
+  idpClient: ClientIdentity;
+  /** The user's ID token file, re-read at every exchange (the IdP sign-in may refresh it). */
+  idTokenFile: string;
+  /** `audience` of the exchange: the MCP server's authorization server issuer. */
+  audience: string;
+  /** `resource` of the exchange: the MCP server (RFC 9728 resource). */
+  resource: string;
+}
 
 /** The client identity a grant was obtained with. */
 export interface ClientIdentity {
+  /** Empty for a grant sent without client identification (`jwt_bearer` without a client id). */
   clientId: string;
   clientSecret?: string | undefined;
   tokenEndpointAuthMethod: TokenEndpointAuthMethod;
   /** `static` (pre-registered), `cimd` (Client ID Metadata Document URL) or `dcr` (RFC 7591). */
   source: 'static' | 'cimd' | 'dcr';
+  /** `private_key_jwt` only: the signing key (path, never the key). */
+  assertionKey?: ClientAssertionKeySpec | undefined;
 }
 
 export interface StoredTokens {
@@ -49,6 +84,10 @@ export interface StoredGrant {
    * `legacy-default-endpoints`. Absent when it came from the PRM.
    */
   discovery?: 'legacy-metadata' | 'legacy-default-endpoints' | undefined;
+  /** `jwt_bearer` only: the workload JWT file, re-read at every token request (never its content). */
+  assertionFile?: string | undefined;
+  /** `id_jag` only: the enterprise IdP step, repeated with the AS grant at every expiry. */
+  idJag?: StoredIdJag | undefined;
   updatedAt: number;
 }
 

@@ -53,6 +53,10 @@ export const OAuthClientErrorCode = {
   Store: 'ERR_BASTION_OAUTH_STORE',
   /** A static bearer token source is unusable (empty file, unreadable). */
   StaticToken: 'ERR_BASTION_OAUTH_STATIC_TOKEN',
+  /** The `private_key_jwt` key file is missing, unreadable, not a private key, or does not fit the algorithm. */
+  ClientAssertionKey: 'ERR_BASTION_OAUTH_CLIENT_ASSERTION_KEY',
+  /** A JWT-bearer assertion file (workload token, enterprise ID token) is missing, unreadable or not a JWT. */
+  Assertion: 'ERR_BASTION_OAUTH_ASSERTION',
 } as const;
 export type OAuthClientErrorCode = (typeof OAuthClientErrorCode)[keyof typeof OAuthClientErrorCode];
 

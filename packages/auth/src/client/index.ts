@@ -10,8 +10,21 @@ export type {
 } from './authorization-server.js';
 export { CALLBACK_PORT_MAX, CALLBACK_PORT_MIN, callbackPortFor } from './callback-server.js';
 export type { ClientOptions } from './client-registration.js';
+export type { StaticClientOptions } from './client-auth.js';
 export { loginWithClientCredentials } from './client-credentials.js';
-export type { ClientIdentity, GrantType, TokenEndpointAuthMethod } from './credentials.js';
+export type { ClientCredentialsLoginOptions } from './client-credentials.js';
+export type {
+  ClientAssertionKeySpec,
+  ClientIdentity,
+  GrantType,
+  TokenEndpointAuthMethod,
+} from './credentials.js';
+export { ID_JAG_TOKEN_TYPE, ID_TOKEN_TYPE, loginWithIdJag, TOKEN_EXCHANGE_GRANT } from './id-jag.js';
+export type { IdJagIdpOptions, IdJagLoginOptions } from './id-jag.js';
+export { JWT_BEARER_GRANT, loginWithJwtBearer, readAssertionFile } from './jwt-bearer.js';
+export type { JwtBearerLoginOptions } from './jwt-bearer.js';
+export { CLIENT_ASSERTION_ALGS, loadClientAssertionKey } from './private-key-jwt.js';
+export type { ClientAssertionAlg } from './private-key-jwt.js';
 export { detectRemoteAuth, resolveRemoteAuth } from './detect.js';
 export type {
   DetectRemoteAuthOptions,

@@ -124,6 +124,8 @@ export async function persistLogin(
   resource: string | undefined,
   tokens: StoredTokens,
   grantedScope: string | undefined,
+  /** What the non-interactive grants need to run again at expiry (`jwt_bearer`, `id_jag`). */
+  extra: Pick<StoredGrant, 'assertionFile' | 'idJag'> = {},
 ): Promise<LoginResult> {
   const granted = splitScope(grantedScope) ?? plan.scopes;
   const grant: StoredGrant = {
@@ -141,6 +143,7 @@ export async function persistLogin(
     ...(options.auth.discovery !== undefined && options.auth.discovery !== 'prm'
       ? { discovery: options.auth.discovery }
       : {}),
+    ...extra,
     updatedAt: Date.now(),
   };
   await saveGrant(options.store, grant);

@@ -24,6 +24,8 @@ export interface TransportOptions {
   fetch?: FetchLike | undefined;
   /** Timeout of each token-endpoint request, in ms. Default: 30000. */
   timeoutMs?: number | undefined;
+  /** Client authentication to use instead of the one derived from the identity (`private_key_jwt`, none at all). */
+  clientAuth?: ClientAuth | undefined;
 }
 
 /**
@@ -46,15 +48,19 @@ export function buildConfiguration(
   transport: TransportOptions,
 ): Configuration {
   const auth =
-    client.tokenEndpointAuthMethod === 'none' || !client.clientSecret
+    transport.clientAuth ??
+    (client.tokenEndpointAuthMethod === 'none' || !client.clientSecret
       ? None()
       : client.tokenEndpointAuthMethod === 'client_secret_post'
         ? ClientSecretPost(client.clientSecret)
-        : clientSecretBasic(client.clientSecret);
+        : clientSecretBasic(client.clientSecret));
   const config = new Configuration(
     as,
     client.clientId,
-    { token_endpoint_auth_method: client.clientSecret ? client.tokenEndpointAuthMethod : 'none' },
+    {
+      token_endpoint_auth_method:
+        transport.clientAuth || client.clientSecret ? client.tokenEndpointAuthMethod : 'none',
+    },
     auth,
   );
   const endpoints = [as.token_endpoint, as.authorization_endpoint, as.device_authorization_endpoint];

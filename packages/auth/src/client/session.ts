@@ -18,7 +18,10 @@ import {
 } from './credentials.js';
 import { OAuthClientError, OAuthClientErrorCode, ReauthenticationRequiredError } from './errors.js';
 import type { FetchLike } from './internal/http.js';
-import { buildConfiguration, classifyGrantError, toStoredTokens } from './openid.js';
+import { configurationFor } from './client-auth.js';
+import { requestIdJagAccessToken } from './id-jag.js';
+import { requestJwtBearerFromFile } from './jwt-bearer.js';
+import { classifyGrantError, toStoredTokens } from './openid.js';
 import type { TokenStore } from './store/types.js';
 
 export type OAuthSessionStatus = 'authenticated' | 'auth_retrying' | 'unauthenticated';
@@ -255,9 +258,11 @@ export class OAuthSession implements AccessTokenProvider {
               e.code === OAuthClientErrorCode.InvalidGrant
                 ? OAuthClientErrorCode.InvalidGrant
                 : (e.code as OAuthClientErrorCode),
-              e.code === OAuthClientErrorCode.InvalidGrant
-                ? `The authorization server rejected the refresh token of "${this.name}" (invalid_grant)`
-                : `Refreshing the token of "${this.name}" failed: ${e.message}`,
+              isAssertionGrant(this.#grant)
+                ? `Renewing the token of "${this.name}" failed: ${e.message}`
+                : e.code === OAuthClientErrorCode.InvalidGrant
+                  ? `The authorization server rejected the refresh token of "${this.name}" (invalid_grant)`
+                  : `Refreshing the token of "${this.name}" failed: ${e.message}`,
               { cause: e, oauthError: e.oauthError, status: e.status },
             );
       this.#retryAt = undefined;
@@ -269,10 +274,20 @@ export class OAuthSession implements AccessTokenProvider {
   }
 
   async #grantNewTokens(grant: StoredGrant): Promise<StoredGrant> {
-    const config = buildConfiguration(grant.authorizationServer, grant.client, {
+    const config = await configurationFor(grant.authorizationServer, grant.client, {
       fetch: this.#fetch,
       timeoutMs: this.#requestTimeoutMs,
     });
+    // The non-interactive assertion grants run again (re-reading their files) rather than refresh.
+    if (grant.grantType === 'jwt_bearer' || grant.grantType === 'id_jag') {
+      const { response, resource } = await this.#renewAssertionGrant(grant, config);
+      return {
+        ...grant,
+        resource,
+        tokens: toStoredTokens(response),
+        grantedScopes: splitOr(response.scope, grant.grantedScopes),
+      };
+    }
     if (grant.grantType === 'client_credentials') {
       const { response, resource } = await requestClientCredentials(config, grant.scopes, grant.resource);
       return {
@@ -305,6 +320,29 @@ export class OAuthSession implements AccessTokenProvider {
       tokens: toStoredTokens(response, refreshToken),
       grantedScopes: splitOr(response.scope, grant.grantedScopes),
     };
+  }
+
+  #renewAssertionGrant(
+    grant: StoredGrant,
+    config: Awaited<ReturnType<typeof configurationFor>>,
+  ): ReturnType<typeof requestJwtBearerFromFile> {
+    if (grant.grantType === 'id_jag') {
+      if (!grant.idJag)
+        throw new OAuthClientError(
+          OAuthClientErrorCode.Store,
+          `The stored grant of "${grant.workload}" lacks its IdP settings`,
+        );
+      return requestIdJagAccessToken(config, grant.idJag, grant.scopes, grant.resource, {
+        fetch: this.#fetch ?? fetch,
+        timeoutMs: this.#requestTimeoutMs,
+      });
+    }
+    if (!grant.assertionFile)
+      throw new OAuthClientError(
+        OAuthClientErrorCode.Store,
+        `The stored grant of "${grant.workload}" lacks its assertion file`,
+      );
+    return requestJwtBearerFromFile(config, grant.assertionFile, grant.scopes, grant.resource);
   }
 
   #scheduleRetry(error: OAuthClientError): void {
@@ -342,6 +380,11 @@ export class OAuthSession implements AccessTokenProvider {
       }
     }
   }
+}
+
+/** Grants renewed by presenting an assertion file again (its message says what was rejected). */
+function isAssertionGrant(grant: StoredGrant | undefined): boolean {
+  return grant?.grantType === 'jwt_bearer' || grant?.grantType === 'id_jag';
 }
 
 function splitOr(scope: string | undefined, fallback: string[] | undefined): string[] | undefined {

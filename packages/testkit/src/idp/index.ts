@@ -21,3 +21,4 @@ export { MINT_ALGS, startTokenMinter } from './token-minter.js';
 export type { MintAlg, MintOptions, TokenMinter, TokenMinterOptions } from './token-minter.js';
 export { oauthPost } from './oauth-post.js';
 export type { OAuthPostResult } from './oauth-post.js';
+export { AssertionGrants, ID_JAG_TOKEN_TYPE, JWT_BEARER_GRANT } from './assertion-grants.js';

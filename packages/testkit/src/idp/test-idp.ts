@@ -12,6 +12,7 @@ import { accountClaims, buildConfiguration } from './provider-config.js';
 import { RestartableServer } from './restartable-server.js';
 import type { AccessTokenFormat, AccountClaims, IdpState, ResourceConfig } from './state.js';
 import { TOKEN_EXCHANGE_DUPLICATES, TOKEN_EXCHANGE_PARAMS, tokenExchangeHandler } from './token-exchange.js';
+import { AssertionGrants, JWT_BEARER_GRANT, JWT_BEARER_PARAMS } from './assertion-grants.js';
 
 /** Endpoints counted in `idp.hits` and targetable by `idp.setFault()`. */
 export type IdpEndpoint =
@@ -166,6 +167,11 @@ export interface TestIdp {
   readonly running: boolean;
   /** The underlying oidc-provider instance (rebuilt by `rotateKeys()`). */
   readonly provider: Provider;
+  /**
+   * The JWT-bearer grant and ID-JAG issuance (see assertion-grants.ts): `trustIssuer(issuer,
+   * jwksUri)` for workload JWTs and ID-JAGs, `setIdJagClient(audience, clientId)`.
+   */
+  readonly assertionGrants: AssertionGrants;
   issueAccessToken(options: IssueAccessTokenOptions): Promise<string>;
   /** Adds (or replaces) a resource server, e.g. the proxy URL a CLI test logs in for. */
   addResource(
@@ -437,6 +443,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const faults = new Map<IdpEndpoint, { fault: EndpointFault; grantType?: string }>();
   const gate = new SlowGate();
   let metadataOverride: Record<string, unknown> | null = null;
+  const assertionGrants = new AssertionGrants();
 
   let provider: Provider;
   let callback: ReturnType<Provider['callback']>;
@@ -445,10 +452,13 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     next.proxy = false;
     next.registerGrantType(
       TOKEN_EXCHANGE_GRANT,
-      tokenExchangeHandler(state, errors),
+      assertionGrants.tokenExchangeHandler(state, errors, tokenExchangeHandler(state, errors)),
       TOKEN_EXCHANGE_PARAMS,
       TOKEN_EXCHANGE_DUPLICATES,
     );
+    next.registerGrantType(JWT_BEARER_GRANT, assertionGrants.jwtBearerHandler(state, errors), [
+      ...JWT_BEARER_PARAMS,
+    ]);
     provider = next;
     callback = next.callback();
   };
@@ -651,6 +661,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     get provider() {
       return provider;
     },
+    assertionGrants,
     issueAccessToken,
     addResource(identifier, o = {}) {
       putResource(identifier, o);
