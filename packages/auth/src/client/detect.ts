@@ -38,6 +38,11 @@ export interface DiscoveryOptions {
   allowIssuerMismatch?: boolean | undefined;
   /** Use this AS (one of the PRM `authorization_servers`) instead of the first that validates. */
   authorizationServer?: string | undefined;
+  /**
+   * A PRM URL to try first when the challenge names none (e.g. where the PRM was found at login),
+   * before the well-known URLs.
+   */
+  resourceMetadataUrl?: string | undefined;
   /** Receives compatibility warnings (issuer mismatch accepted, …). The library never logs. */
   onWarning?: ((warning: OAuthWarning) => void) | undefined;
 }
@@ -73,6 +78,8 @@ export interface RemoteAuthRequirement {
   discovery: AuthDiscoveryMethod;
   /** The parsed `Bearer` challenge of the 401, when there was one. */
   challenge: BearerChallenge | undefined;
+  /** Auth schemes of the 401 challenge, lower-cased (`bearer`, `dpop`, …); DPoP `auto` looks for `dpop`. */
+  challengeSchemes?: string[] | undefined;
   /** Scopes to request by default: the challenge `scope`, else PRM `scopes_supported`, else none. */
   scopes: string[] | undefined;
 }
@@ -90,7 +97,8 @@ const PROBE_BODY = JSON.stringify({
   },
 });
 
-function httpContext(options: DiscoveryOptions): HttpContext & { allowInsecureHttp: boolean } {
+/** The HTTP context of discovery requests (shared with re-discovery; not a package export). */
+export function httpContext(options: DiscoveryOptions): HttpContext & { allowInsecureHttp: boolean } {
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
     throw new TypeError('"timeoutMs" must be a positive number');
@@ -172,8 +180,14 @@ export async function resolveRemoteAuth(
   const url = parseHttpUrl(serverUrl, 'serverUrl');
   const ctx = httpContext(options);
   const challenge = parseBearerChallenge(wwwAuthenticate);
+  const challengeSchemes = parseWwwAuthenticate(wwwAuthenticate).map((c) => c.scheme);
   const attempts: PrmAttempt[] = [];
-  const prm = await findProtectedResource(url.href, challenge?.resourceMetadata, ctx, attempts);
+  const prm = await findProtectedResource(
+    url.href,
+    challenge?.resourceMetadata ?? options.resourceMetadataUrl,
+    ctx,
+    attempts,
+  );
   if (!prm) {
     const schemes = parseWwwAuthenticate(wwwAuthenticate).map((c) => c.scheme);
     if (!challenge && schemes.length > 0) {
@@ -186,7 +200,7 @@ export async function resolveRemoteAuth(
     // MCP 2025-03-26 servers publish no PRM: only when it is plainly absent (404/410 everywhere, no
     // `resource_metadata` in the challenge) is the server's origin taken as the authorization server.
     if (!challenge?.resourceMetadata && protectedResourceAbsent(attempts)) {
-      return resolveLegacyRemoteAuth(url, challenge, ctx, options);
+      return { ...(await resolveLegacyRemoteAuth(url, challenge, ctx, options)), challengeSchemes };
     }
     throw noProtectedResourceError(url.href, attempts);
   }
@@ -214,6 +228,7 @@ export async function resolveRemoteAuth(
         authorizationServer: as,
         discovery: 'prm',
         challenge,
+        challengeSchemes,
         scopes,
       };
     } catch (err) {

@@ -1,5 +1,12 @@
 /** Non-secret views of what is stored for a workload (for `bastion status` / `list`), and logout. */
-import { assertWorkloadName, deleteGrant, type GrantType, loadGrant } from './credentials.js';
+import {
+  assertWorkloadName,
+  deleteGrant,
+  type GrantType,
+  grantKey,
+  loadGrant,
+  saveGrant,
+} from './credentials.js';
 import type { TokenStore } from './store/types.js';
 
 export interface StoredGrantInfo {
@@ -52,4 +59,20 @@ export async function getStoredGrantInfo(
 /** Deletes the stored grant of `name` (`bastion logout` / `bastion rm`); `true` when one existed. */
 export function forgetWorkload(store: TokenStore, name: string): Promise<boolean> {
   return deleteGrant(store, name);
+}
+
+/**
+ * Drops the tokens of `name`'s grant and keeps the rest (AS metadata, client identity), as after
+ * `invalid_grant`: e.g. when the remote moved to another authorization server, so no instance keeps
+ * presenting them. Sessions that re-open (or refresh) see `unauthenticated`. `true` when there were
+ * tokens.
+ */
+export async function discardTokens(store: TokenStore, name: string): Promise<boolean> {
+  assertWorkloadName(name);
+  return store.withLock(grantKey(name), async () => {
+    const grant = await loadGrant(store, name);
+    if (!grant?.tokens) return false;
+    await saveGrant(store, { ...grant, tokens: undefined });
+    return true;
+  });
 }

@@ -38,6 +38,11 @@ export {
   discoverLegacyAuthorizationServer,
 } from './legacy-discovery.js';
 export type { AuthDiscoveryMethod } from './legacy-discovery.js';
+export { checkAuthorizationServer } from './authorization-server-change.js';
+export type {
+  AuthorizationServerChangeOptions,
+  AuthorizationServerCheck,
+} from './authorization-server-change.js';
 export { DEVICE_CODE_GRANT, loginWithDeviceCode } from './device.js';
 export type { DeviceCodeInfo, DeviceCodeLoginOptions } from './device.js';
 export {
@@ -47,7 +52,7 @@ export {
   ReauthenticationRequiredError,
 } from './errors.js';
 export type { OAuthClientErrorOptions } from './errors.js';
-export { forgetWorkload, getStoredGrantInfo } from './grant-info.js';
+export { discardTokens, forgetWorkload, getStoredGrantInfo } from './grant-info.js';
 export type { StoredGrantInfo } from './grant-info.js';
 export type { FetchLike } from './internal/http.js';
 export {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  checkAuthorizationServer,
   createTokenStore,
   detectRemoteAuth,
   getStoredGrantInfo,
@@ -90,6 +91,8 @@ describe('2025-03-26 metadata at the origin (backcompat)', () => {
       discovery: 'legacy-metadata',
       issuer: s.origin,
     });
+    // Re-discovery after a 401 finds the same (legacy) authorization server.
+    expect(await checkAuthorizationServer(store, 'backcompat')).toEqual({ changed: false, issuer: s.origin });
   });
 
   it('does not fall back when the challenge names a resource_metadata URL that is missing', async () => {
