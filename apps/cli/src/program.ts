@@ -40,6 +40,32 @@ function addRunOptions(cmd: Command): Command {
     .option('--client-secret <secret>', 'OAuth client secret (stored encrypted; prefer --client-secret-file)')
     .option('--client-secret-file <file>', 'file holding the OAuth client secret (read at every start)')
     .option('--client-metadata-url <url>', 'HTTPS URL of a Client ID Metadata Document to use as client id')
+    .option(
+      '--client-assertion-key-file <file>',
+      'private key (PEM or JWK) for private_key_jwt client authentication, read at every token request',
+    )
+    .addOption(
+      new Option(
+        '--client-assertion-alg <alg>',
+        'signing algorithm of client assertions (default: from the key)',
+      ).choices(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+    )
+    .option(
+      '--client-assertion-kid <kid>',
+      'kid header of client assertions (default: the JWK kid, else none)',
+    )
+    .option(
+      '--jwt-bearer-assertion-file <file>',
+      'log in with the RFC 7523 JWT-bearer grant using this workload JWT file (re-read at every token request)',
+    )
+    .option(
+      '--idp-id-token-file <file>',
+      'enterprise-managed authorization: exchange the ID token in this file at the enterprise IdP for an ID-JAG',
+    )
+    .option('--idp-issuer <url>', 'issuer of the enterprise IdP (its token endpoint is discovered)')
+    .option('--idp-token-endpoint <url>', 'token endpoint of the enterprise IdP (skips discovery)')
+    .option('--idp-client-id <id>', 'client id at the enterprise IdP')
+    .option('--idp-client-secret-file <file>', 'file holding the client secret at the enterprise IdP')
     .option('--scopes <scopes>', 'scopes to request, comma or space separated (default: from the server)')
     .option('--no-resource-param', 'do not send the RFC 8707 resource parameter (for non-compliant servers)')
     .option(
@@ -115,6 +141,9 @@ export function buildProgram(): Command {
         'bastion run https://mcp.example.com/mcp',
         'bastion run https://mcp.example.com/mcp --name work --port 8931 --no-browser',
         'bastion run https://api.example.com/mcp --device-code',
+        'bastion run https://api.example.com/mcp --client-credentials --client-id svc --client-assertion-key-file key.pem',
+        'bastion run https://api.example.com/mcp --jwt-bearer-assertion-file /var/run/secrets/tokens/mcp',
+        'bastion run https://mcp.example.com/mcp --client-id app --client-secret-file s --idp-issuer https://idp.example.com --idp-client-id bastion --idp-id-token-file id.jwt',
         'bastion run https://api.example.com/mcp --bearer-token-env EXAMPLE_TOKEN',
         'bastion run https://mcp.example.com/mcp --authz-policy policy.cedar --tools search,fetch',
         'bastion run --stdio https://mcp.example.com/mcp   # as a command in a client config',

@@ -3,7 +3,7 @@
  * client-credentials login, and the checks `restart` does before starting a workload.
  */
 import { readFileSync } from 'node:fs';
-import type { LoginOptions, RemoteAuthRequirement } from '@bastion-mcp/auth/client';
+import type { ClientAssertionKeySpec, LoginOptions, RemoteAuthRequirement } from '@bastion-mcp/auth/client';
 import type { Context } from '../commands/context.js';
 import { err } from '../commands/context.js';
 import { CliError, CliErrorCode, ExitCode } from '../errors.js';
@@ -58,17 +58,27 @@ export async function detectAndLogin(
 
 function readSecret(spec: OAuthSpec, given: string | undefined): string | undefined {
   if (given) return given;
-  if (!spec.clientSecretFile) return undefined;
+  return readSecretFile(spec.clientSecretFile, '--client-secret-file');
+}
+
+function readSecretFile(file: string | undefined, flag: string): string | undefined {
+  if (!file) return undefined;
   try {
-    const s = readFileSync(spec.clientSecretFile, 'utf8').trim();
+    const s = readFileSync(file, 'utf8').trim();
     if (s) return s;
   } catch {
     // reported below
   }
-  throw new CliError(CliErrorCode.Auth, `cannot read a client secret from ${spec.clientSecretFile}`, {
-    fix: 'Check the path given to --client-secret-file (the file must hold the secret)',
+  throw new CliError(CliErrorCode.Auth, `cannot read a client secret from ${file}`, {
+    fix: `Check the path given to ${flag} (the file must hold the secret)`,
     exitCode: ExitCode.Auth,
   });
+}
+
+/** The private_key_jwt key of the spec (the file is read by the auth client at every token request). */
+function assertionKeyOf(spec: OAuthSpec): ClientAssertionKeySpec | undefined {
+  if (!spec.clientAssertionKeyFile) return undefined;
+  return { keyFile: spec.clientAssertionKeyFile, alg: spec.clientAssertionAlg, kid: spec.clientAssertionKid };
 }
 
 /**
@@ -110,7 +120,39 @@ export async function performLogin(
   let spinner: ReturnType<typeof startSpinner> | undefined;
   try {
     if (grant === 'client_credentials') {
-      await client.loginWithClientCredentials(common);
+      await client.loginWithClientCredentials({ ...common, clientAssertionKey: assertionKeyOf(spec) });
+    } else if (grant === 'jwt_bearer' || grant === 'id_jag') {
+      const staticClient = {
+        clientId: spec.clientId,
+        clientSecret: common.client?.clientSecret,
+        assertionKey: assertionKeyOf(spec),
+      };
+      if (grant === 'jwt_bearer') {
+        await client.loginWithJwtBearer({
+          ...common,
+          client: staticClient,
+          assertionFile: spec.jwtBearerAssertionFile as string,
+        });
+      } else {
+        const idp = spec.idp;
+        if (!idp)
+          throw new CliError(CliErrorCode.Auth, 'the workload has no enterprise IdP settings', {
+            exitCode: ExitCode.Auth,
+          });
+        await client.loginWithIdJag({
+          ...common,
+          client: staticClient,
+          idp: {
+            issuer: idp.issuer,
+            tokenEndpoint: idp.tokenEndpoint,
+            client: {
+              clientId: idp.clientId,
+              clientSecret: readSecretFile(idp.clientSecretFile, '--idp-client-secret-file'),
+            },
+            idTokenFile: idp.idTokenFile,
+          },
+        });
+      }
     } else if (grant === 'device_code') {
       await client.loginWithDeviceCode({
         ...common,

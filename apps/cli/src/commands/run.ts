@@ -22,6 +22,15 @@ export interface RunFlags extends MiddlewareFlags {
   clientSecret?: string;
   clientSecretFile?: string;
   clientMetadataUrl?: string;
+  clientAssertionKeyFile?: string;
+  clientAssertionAlg?: string;
+  clientAssertionKid?: string;
+  jwtBearerAssertionFile?: string;
+  idpIdTokenFile?: string;
+  idpIssuer?: string;
+  idpTokenEndpoint?: string;
+  idpClientId?: string;
+  idpClientSecretFile?: string;
   scopes?: string;
   resourceParam: boolean;
   scopeParamName?: string;
@@ -76,31 +85,111 @@ function authSpecOf(flags: RunFlags): UpstreamAuthSpec | 'detect' {
     }
     return { kind: 'bearer', tokenEnv: flags.bearerTokenEnv };
   }
-  if (flags.deviceCode && flags.clientCredentials) {
-    throw usageError('--device-code and --client-credentials are exclusive', 'Pick one grant');
+  const grants = [
+    flags.deviceCode && '--device-code',
+    flags.clientCredentials && '--client-credentials',
+    flags.jwtBearerAssertionFile && '--jwt-bearer-assertion-file',
+    flags.idpIdTokenFile && '--idp-id-token-file',
+  ].filter(Boolean);
+  if (grants.length > 1) {
+    throw usageError(`${grants.join(' and ')} are exclusive`, 'Pick one grant');
   }
+  validateAssertionFlags(flags);
   if (flags.clientSecret && flags.clientSecretFile) {
     throw usageError('--client-secret and --client-secret-file are exclusive', 'Pass only one of them');
   }
   if ((flags.clientSecret || flags.clientSecretFile) && !flags.clientId) {
     throw usageError('a client secret needs --client-id', 'Add --client-id <id>');
   }
-  if (flags.clientCredentials && (!flags.clientId || !(flags.clientSecret || flags.clientSecretFile))) {
+  if (
+    flags.clientCredentials &&
+    (!flags.clientId || !(flags.clientSecret || flags.clientSecretFile || flags.clientAssertionKeyFile))
+  ) {
     throw usageError(
-      '--client-credentials needs --client-id and a client secret',
-      'Add --client-id <id> --client-secret-file <file>',
+      '--client-credentials needs --client-id and a client secret or key',
+      'Add --client-id <id> and --client-secret-file <file> or --client-assertion-key-file <file>',
     );
   }
   return 'detect';
+}
+
+/** Checks of the private_key_jwt, JWT-bearer and enterprise IdP (ID-JAG) flags. */
+function validateAssertionFlags(flags: RunFlags): void {
+  if ((flags.clientAssertionAlg || flags.clientAssertionKid) && !flags.clientAssertionKeyFile) {
+    throw usageError(
+      '--client-assertion-alg and --client-assertion-kid need --client-assertion-key-file',
+      'Add --client-assertion-key-file <file>',
+    );
+  }
+  if (flags.clientAssertionKeyFile) {
+    if (!flags.clientId)
+      throw usageError('--client-assertion-key-file needs --client-id', 'Add --client-id <id>');
+    if (flags.clientSecret || flags.clientSecretFile) {
+      throw usageError(
+        '--client-assertion-key-file and a client secret are exclusive',
+        'Authenticate the client with either the key or the secret',
+      );
+    }
+    if (!(flags.clientCredentials || flags.jwtBearerAssertionFile || flags.idpIdTokenFile)) {
+      throw usageError(
+        '--client-assertion-key-file works with --client-credentials, --jwt-bearer-assertion-file or --idp-id-token-file',
+        'Add the grant that should use private_key_jwt client authentication',
+      );
+    }
+  }
+  const idpFlags = [
+    flags.idpIssuer && '--idp-issuer',
+    flags.idpTokenEndpoint && '--idp-token-endpoint',
+    flags.idpClientId && '--idp-client-id',
+    flags.idpClientSecretFile && '--idp-client-secret-file',
+  ].filter(Boolean);
+  if (!flags.idpIdTokenFile) {
+    if (idpFlags.length > 0) {
+      throw usageError(
+        `${idpFlags.join(', ')} need --idp-id-token-file`,
+        'Add --idp-id-token-file <file> (the ID token from the enterprise sign-in)',
+      );
+    }
+    return;
+  }
+  if (!flags.idpIssuer && !flags.idpTokenEndpoint) {
+    throw usageError(
+      '--idp-id-token-file needs --idp-issuer or --idp-token-endpoint',
+      'Add --idp-issuer <url> of the enterprise IdP',
+    );
+  }
+  for (const [value, flag] of [
+    [flags.idpIssuer, '--idp-issuer'],
+    [flags.idpTokenEndpoint, '--idp-token-endpoint'],
+  ] as const) {
+    if (value !== undefined && !URL.canParse(value))
+      throw usageError(`${flag} "${value}" is not a URL`, `Pass the full URL, e.g. https://idp.example.com`);
+  }
+  if (!flags.idpClientId) {
+    throw usageError(
+      '--idp-id-token-file needs --idp-client-id',
+      'Add --idp-client-id <id> (the client at the IdP)',
+    );
+  }
+  if (!flags.clientId) {
+    throw usageError(
+      "--idp-id-token-file needs --client-id (the client at the MCP server's authorization server)",
+      'Add --client-id <id> and --client-secret-file <file> (or --client-assertion-key-file)',
+    );
+  }
 }
 
 export function oauthSpecOf(flags: RunFlags): OAuthSpec {
   return {
     grant: flags.clientCredentials
       ? 'client_credentials'
-      : flags.deviceCode
-        ? 'device_code'
-        : 'authorization_code',
+      : flags.jwtBearerAssertionFile
+        ? 'jwt_bearer'
+        : flags.idpIdTokenFile
+          ? 'id_jag'
+          : flags.deviceCode
+            ? 'device_code'
+            : 'authorization_code',
     clientId: flags.clientId,
     clientSecretFile: flags.clientSecretFile ? abs(flags.clientSecretFile) : undefined,
     clientSecretStored: flags.clientSecret ? true : undefined,
@@ -111,6 +200,19 @@ export function oauthSpecOf(flags: RunFlags): OAuthSpec {
     callbackPort: flags.callbackPort,
     clientMetadataUrl: flags.clientMetadataUrl,
     allowIssuerMismatch: flags.allowIssuerMismatch,
+    clientAssertionKeyFile: flags.clientAssertionKeyFile ? abs(flags.clientAssertionKeyFile) : undefined,
+    clientAssertionAlg: flags.clientAssertionAlg,
+    clientAssertionKid: flags.clientAssertionKid,
+    jwtBearerAssertionFile: flags.jwtBearerAssertionFile ? abs(flags.jwtBearerAssertionFile) : undefined,
+    idp: flags.idpIdTokenFile
+      ? {
+          issuer: flags.idpIssuer,
+          tokenEndpoint: flags.idpTokenEndpoint,
+          clientId: flags.idpClientId as string,
+          clientSecretFile: flags.idpClientSecretFile ? abs(flags.idpClientSecretFile) : undefined,
+          idTokenFile: abs(flags.idpIdTokenFile),
+        }
+      : undefined,
   };
 }
 

@@ -15,7 +15,8 @@ export type UpstreamAuthSpec =
 
 /** OAuth client settings of a workload (no secrets: a client secret lives in the token store or a file). */
 export interface OAuthSpec {
-  readonly grant: 'authorization_code' | 'device_code' | 'client_credentials';
+  /** `jwt_bearer`: RFC 7523 workload identity; `id_jag`: enterprise-managed authorization (SEP-990). */
+  readonly grant: 'authorization_code' | 'device_code' | 'client_credentials' | 'jwt_bearer' | 'id_jag';
   readonly clientId?: string | undefined;
   readonly clientSecretFile?: string | undefined;
   /** A `--client-secret` value was given and saved in the encrypted token store. */
@@ -27,6 +28,24 @@ export interface OAuthSpec {
   readonly callbackPort?: number | undefined;
   readonly clientMetadataUrl?: string | undefined;
   readonly allowIssuerMismatch?: boolean | undefined;
+  /** `private_key_jwt`: the client's private key file (read at every token request), algorithm and kid. */
+  readonly clientAssertionKeyFile?: string | undefined;
+  readonly clientAssertionAlg?: string | undefined;
+  readonly clientAssertionKid?: string | undefined;
+  /** `jwt_bearer`: the workload JWT file (re-read at every token request). */
+  readonly jwtBearerAssertionFile?: string | undefined;
+  /** `id_jag`: the enterprise IdP (its client secret is read from the file at login and kept in the token store). */
+  readonly idp?: IdpSpec | undefined;
+}
+
+/** The enterprise IdP of an `id_jag` workload. */
+export interface IdpSpec {
+  readonly issuer?: string | undefined;
+  readonly tokenEndpoint?: string | undefined;
+  readonly clientId: string;
+  readonly clientSecretFile?: string | undefined;
+  /** The user's ID token from the IdP sign-in, re-read at every token exchange. */
+  readonly idTokenFile: string;
 }
 
 /** What `bastion run` was asked to do; stored in `workload.json` and reused by `restart`. */

@@ -10,7 +10,7 @@
  * without a browser through the CLI's test-only `BASTION_TEST_AUTO_AUTHORIZE=1` switch: the suite's
  * authorization server approves every request by redirecting straight to the callback.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,16 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 interface ScenarioContext {
   client_id?: string;
   client_secret?: string;
+  /** auth/client-credentials-jwt: the client's PKCS#8 key and its algorithm. */
+  private_key_pem?: string;
+  signing_algorithm?: string;
+  /** auth/wif-jwt-bearer: a valid workload JWT (and invalid ones the wrapper does not use). */
+  valid_jwt?: string;
+  /** auth/enterprise-managed-authorization: the enterprise IdP and the user's ID token. */
+  idp_client_id?: string;
+  idp_id_token?: string;
+  idp_issuer?: string;
+  idp_token_endpoint?: string;
 }
 
 /**
@@ -60,9 +70,38 @@ function bastionArgs(
     '20',
   ];
   args.push('--callback-port', String(callbackPort), '--client-metadata-url', CIMD_URL);
+  // Key material and tokens go to files (0600) bastion reads, not to argv; removed at exit.
+  let secrets: string | undefined;
+  const secretFile = (name: string, value: string): string => {
+    if (!secrets) {
+      const dir = mkdtempSync(join(tmpdir(), 'bastion-conformance-secrets-'));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      secrets = dir;
+    }
+    const file = join(secrets, name);
+    writeFileSync(file, value, { mode: 0o600 });
+    return file;
+  };
   if (context.client_id) args.push('--client-id', context.client_id);
-  if (context.client_secret) args.push('--client-secret', context.client_secret);
+  if (context.client_secret)
+    args.push('--client-secret-file', secretFile('client-secret', context.client_secret));
   if (scenario === 'auth/client-credentials-basic') args.push('--client-credentials');
+  if (context.private_key_pem) {
+    args.push(
+      '--client-credentials',
+      '--client-assertion-key-file',
+      secretFile('client-key.pem', context.private_key_pem),
+    );
+    if (context.signing_algorithm) args.push('--client-assertion-alg', context.signing_algorithm);
+  }
+  if (context.valid_jwt)
+    args.push('--jwt-bearer-assertion-file', secretFile('workload.jwt', context.valid_jwt));
+  if (context.idp_id_token) {
+    args.push('--idp-id-token-file', secretFile('id-token.jwt', context.idp_id_token));
+    if (context.idp_issuer) args.push('--idp-issuer', context.idp_issuer);
+    if (context.idp_token_endpoint) args.push('--idp-token-endpoint', context.idp_token_endpoint);
+    if (context.idp_client_id) args.push('--idp-client-id', context.idp_client_id);
+  }
   return args;
 }
 
