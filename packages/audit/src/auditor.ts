@@ -53,6 +53,10 @@ export class Auditor {
       if (!s || typeof s.write !== 'function' || typeof s.name !== 'string') {
         throw new TypeError('"sinks" entries must have a string "name" and a "write" function');
       }
+      const interval = s.flushIntervalMs;
+      if (interval !== undefined && (!Number.isFinite(interval) || interval < 0 || interval > 60_000)) {
+        throw new TypeError(`sink "${s.name}": "flushIntervalMs" must be a number of ms between 0 and 60000`);
+      }
       if (names.has(s.name))
         throw new TypeError(`"sinks" has two sinks named "${s.name}"; give them distinct names`);
       names.add(s.name);

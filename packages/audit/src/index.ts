@@ -17,7 +17,7 @@ export { Auditor } from './auditor.js';
 export type { AuditorOptions, AuditorStats } from './auditor.js';
 export { createStreamSink } from './sinks/stream.js';
 export type { StreamSinkOptions } from './sinks/stream.js';
-export { createFileSink } from './sinks/file.js';
+export { createFileSink, DEFAULT_FILE_FLUSH_INTERVAL_MS } from './sinks/file.js';
 export type { FileSink, FileSinkOptions } from './sinks/file.js';
 export { createOtelSink } from './sinks/otel.js';
 export type { OtelSinkOptions } from './sinks/otel.js';

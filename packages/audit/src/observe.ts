@@ -4,7 +4,7 @@
  * tap that only reads what flows by. `onDone` is called exactly once, when the body has ended (or
  * could not be delivered), with what was learned.
  */
-import { pipeline, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { JsonRpcId, ProxyResponse, SseEvent } from '@bastion-mcp/proxy-core';
 import { contentTypeOf, isJsonContentType, isSseContentType } from '@bastion-mcp/proxy-core';
 import { SseDataReader } from './sse-data.js';
@@ -107,35 +107,77 @@ export function observeResponse(
 
   const ct = contentTypeOf(res);
   const sse = isSseContentType(ct);
-  const json = !sse && isJsonContentType(ct);
-  const reader = sse ? new SseDataReader(options.maxInspectBytes) : undefined;
+  tapStream(
+    body.stream,
+    sse ? 'sse' : isJsonContentType(ct) ? 'json' : 'other',
+    options,
+    facts,
+    settle,
+    () => {
+      started = true;
+    },
+  );
+  // The same response, the same stream: nothing is copied and `content-length` stays right.
+  return res;
+}
+
+/**
+ * Watch a raw body as its consumer reads it, without a Transform, `pipeline()` or copy in between:
+ * a `data` listener put *first* with `prependListener` (which, unlike `on('data')`, does not switch the
+ * stream to flowing mode, so the consumer still decides when to read) sees every chunk handed to the
+ * consumer, whether it reads with `data` events, `pipe`, `read()` or an async iterator. The end of the
+ * body is the stream's `end` (complete) or a `close` without `end` (cut short or destroyed).
+ */
+function tapStream(
+  stream: Readable,
+  kind: 'json' | 'sse' | 'other',
+  options: ObserveOptions,
+  facts: ResponseFacts,
+  settle: (incomplete: boolean) => void,
+  onStart: () => void,
+): void {
+  if (stream.destroyed) {
+    settle(!stream.readableEnded);
+    return;
+  }
+  const reader = kind === 'sse' ? new SseDataReader(options.maxInspectBytes) : undefined;
   const chunks: Buffer[] = [];
   let seen = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      started = true;
-      if (reader && facts.answer === undefined) {
-        for (const data of reader.push(chunk)) {
-          const answer = parseAnswer(data, options.rpcId);
-          if (answer) facts.answer = answer;
-        }
-      } else if (json) {
-        seen += chunk.length;
-        if (seen <= options.maxInspectBytes) chunks.push(chunk);
-        else chunks.length = 0;
+  const onData = (chunk: Buffer | string): void => {
+    onStart();
+    if (reader) {
+      if (facts.answer !== undefined) return;
+      for (const data of reader.push(chunk)) {
+        const answer = parseAnswer(data, options.rpcId);
+        if (answer) facts.answer = answer;
       }
-      cb(null, chunk);
-    },
-    flush(cb) {
-      if (json) {
-        if (seen > options.maxInspectBytes) facts.uninspectedBytes = seen;
-        else facts.answer = parseAnswer(Buffer.concat(chunks).toString('utf8'), options.rpcId);
-      }
-      cb();
-    },
-  });
-  pipeline(body.stream, tap, (err) => settle(err !== undefined && err !== null));
-  return { ...res, body: { type: 'stream', stream: tap } };
+    } else if (kind === 'json') {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      seen += buf.length;
+      if (seen <= options.maxInspectBytes) chunks.push(buf);
+      else chunks.length = 0;
+    }
+  };
+  const onEnd = (): void => {
+    cleanup();
+    if (kind === 'json') {
+      if (seen > options.maxInspectBytes) facts.uninspectedBytes = seen;
+      else facts.answer = parseAnswer(Buffer.concat(chunks, seen).toString('utf8'), options.rpcId);
+    }
+    settle(false);
+  };
+  const onClose = (): void => {
+    cleanup();
+    settle(true);
+  };
+  const cleanup = (): void => {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('close', onClose);
+  };
+  stream.prependListener('data', onData);
+  stream.once('end', onEnd);
+  stream.once('close', onClose);
 }
 
 /** Wrap an SSE event iterable; a hand-written iterator so `return()` takes effect immediately. */

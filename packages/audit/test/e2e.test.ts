@@ -245,6 +245,38 @@ describe('audit end to end', () => {
     }
   });
 
+  it('a graceful shutdown writes every audited request to a batching file sink, in order', async () => {
+    const file = path.join(dir, 'shutdown.jsonl');
+    // A long gathering interval: the events of these calls are still queued when the proxy stops.
+    const a = createAuditMiddleware({ sinks: [{ type: 'file', path: file, flushIntervalMs: 1000 }] });
+    const p = await startProxyServer({
+      upstreamUrl: up.url,
+      serverName: 'demo',
+      middlewares: [a, bearerAuth],
+    });
+    const c = new Client({ name: 'audit-shutdown', version: '1.0.0' });
+    const t = new StreamableHTTPClientTransport(new URL(p.url), {
+      requestInit: { headers: { authorization: `Bearer ${TOKEN}` } },
+    });
+    await c.connect(t);
+    for (let i = 0; i < 5; i++) await c.callTool({ name: 'echo', arguments: { text: `call ${i}` } });
+    await c.close();
+    await p.close();
+    await a.close(); // what the runner does on SIGTERM after the server has drained
+    const events = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    for (const e of events) assertValidEvent(e);
+    const calls = events.filter((e) => e.type === 'mcp_tool_call');
+    expect(calls).toHaveLength(5);
+    expect(calls.every((e) => e.outcome === 'success')).toBe(true);
+    expect(events[0].type).toBe('mcp_initialize'); // file order is request order
+    expect(a.stats()).toMatchObject({ droppedEvents: 0 });
+    expect(a.stats().sinks.file).toEqual({ written: events.length, dropped: 0, pending: 0 });
+  });
+
   it('wrote the same events as schema-valid JSON lines to the file sink', async () => {
     await settled();
     const lines = fs.readFileSync(path.join(dir, 'audit.jsonl'), 'utf8').trim().split('\n');

@@ -1,20 +1,29 @@
 /**
  * A bounded queue in front of one sink. `push` never blocks and never throws: when the queue is full
- * the event is dropped and reported. One worker drains the queue in batches.
+ * the event is dropped and reported. One worker drains the queue in batches, in order.
+ *
+ * When the sink asks for it (`flushIntervalMs` > 0), the worker gathers events for up to that long
+ * before its first write, so a sink whose every write is a system call (the file sink) writes many
+ * events at once instead of one per request. It starts at once when `MAX_BATCH` events are waiting,
+ * or when `flush()` (and so `close()`) asks for everything queued.
  */
 import type { AuditEvent } from '../event.js';
 import type { AuditSink } from './sink.js';
 
 export type DropReason = 'queue-full' | 'sink-error';
 
-const MAX_BATCH = 256;
+/** Largest batch handed to one `write`; that many waiting events also end the gathering wait. */
+export const MAX_BATCH = 256;
 
 export class SinkQueue {
   readonly sink: AuditSink;
   readonly #capacity: number;
+  readonly #intervalMs: number;
   readonly #onDrop: (sink: string, reason: DropReason, count: number, error?: unknown) => void;
   #items: AuditEvent[] = [];
   #running: Promise<void> | undefined;
+  /** Ends the current gathering wait early (set while the worker waits for its timer). */
+  #wake: (() => void) | undefined;
   written = 0;
   dropped = 0;
 
@@ -25,6 +34,7 @@ export class SinkQueue {
   ) {
     this.sink = sink;
     this.#capacity = capacity;
+    this.#intervalMs = sink.flushIntervalMs ?? 0;
     this.#onDrop = onDrop;
   }
 
@@ -43,13 +53,29 @@ export class SinkQueue {
       this.#running = this.#drain().finally(() => {
         this.#running = undefined;
       });
+    } else if (this.#wake !== undefined && this.#items.length >= MAX_BATCH) {
+      this.#wake();
     }
     return true;
   }
 
+  /** Let the request that produced the event finish (and, with an interval, more events arrive). */
+  #gather(): Promise<void> {
+    if (this.#intervalMs === 0) return new Promise<void>((resolve) => setImmediate(resolve));
+    return new Promise<void>((resolve) => {
+      // Not unref'd: a process that is about to exit on its own still writes what it audited.
+      const timer = setTimeout(() => wake(), this.#intervalMs);
+      const wake = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = wake;
+    });
+  }
+
   async #drain(): Promise<void> {
-    // Let the request that produced the event finish before any sink work starts.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.#gather();
     while (this.#items.length > 0) {
       const batch = this.#items.splice(0, MAX_BATCH);
       try {
@@ -62,7 +88,10 @@ export class SinkQueue {
     }
   }
 
-  /** Resolves when everything queued so far was handed to the sink (or `timeoutMs` passed). */
+  /**
+   * Write everything queued so far without waiting for the gathering interval; resolves when it was
+   * handed to the sink (true) or `timeoutMs` passed (false).
+   */
   async flush(timeoutMs: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
@@ -71,6 +100,7 @@ export class SinkQueue {
     });
     try {
       while (this.#running !== undefined) {
+        this.#wake?.();
         const done = await Promise.race([this.#running.then(() => true as const), timeout]);
         if (!done) return false;
       }
@@ -82,6 +112,7 @@ export class SinkQueue {
 
   /** Events still queued when the sink is abandoned are counted as dropped. */
   abandon(): void {
+    this.#wake?.();
     const n = this.#items.length;
     this.#items = [];
     if (n > 0) {
