@@ -65,6 +65,14 @@ const FIXES: Record<string, [string, ExitCode]> = {
     ExitCode.Auth,
   ],
   ERR_BASTION_OAUTH_STATIC_TOKEN: ['Check the bearer token file', ExitCode.Auth],
+  ERR_BASTION_OAUTH_CLIENT_ASSERTION_KEY: [
+    'Check --client-assertion-key-file (a PEM or JWK private key) and --client-assertion-alg',
+    ExitCode.Auth,
+  ],
+  ERR_BASTION_OAUTH_ASSERTION: [
+    'Check the file given to --jwt-bearer-assertion-file or --idp-id-token-file (it must hold one JWT)',
+    ExitCode.Auth,
+  ],
 };
 
 export function toCliError(err: unknown, name: string): unknown {
