@@ -2,10 +2,16 @@
  * Headless machine login with the client credentials grant (client secret, or `private_key_jwt`
  * with a signing key); the session re-runs it at expiry.
  */
-import { clientCredentialsGrant, type Configuration, type TokenEndpointResponse } from 'openid-client';
+import {
+  clientCredentialsGrant,
+  type Configuration,
+  type DPoPOptions,
+  type TokenEndpointResponse,
+} from 'openid-client';
 import { configurationFor, staticClientIdentity } from './client-auth.js';
 import { resolveClientIdentity } from './client-registration.js';
 import { type ClientAssertionKeySpec, type ClientIdentity, grantKey } from './credentials.js';
+import { prepareLoginDPoP } from './dpop.js';
 import { OAuthClientError } from './errors.js';
 import { type LoginOptions, type LoginResult, persistLogin, planLogin, scopeParams } from './login-common.js';
 import { classifyGrantError, toStoredTokens } from './openid.js';
@@ -19,19 +25,23 @@ export interface ClientCredentialsLoginOptions extends LoginOptions {
   clientAssertionKey?: ClientAssertionKeySpec | undefined;
 }
 
-/** One client credentials request, retried once without `resource` on `invalid_target`. */
+/**
+ * One client credentials request, retried once without `resource` on `invalid_target`. `dpop`: the
+ * DPoP handle of the grant's key (a proof per request, one retry on `use_dpop_nonce`).
+ */
 export async function requestClientCredentials(
   config: Configuration,
   scopes: string[] | undefined,
   resource: string | undefined,
   signal?: AbortSignal,
+  dpop?: DPoPOptions,
 ): Promise<{ response: TokenEndpointResponse; resource: string | undefined }> {
   try {
-    return { response: await clientCredentialsGrant(config, scopeParams(scopes, resource)), resource };
+    return { response: await clientCredentialsGrant(config, scopeParams(scopes, resource), dpop), resource };
   } catch (err) {
     const e = classifyGrantError(err, 'client credentials request', signal);
     if (resource !== undefined && e instanceof OAuthClientError && e.oauthError === 'invalid_target') {
-      return requestClientCredentials(config, scopes, undefined, signal);
+      return requestClientCredentials(config, scopes, undefined, signal, dpop);
     }
     throw e;
   }
@@ -55,6 +65,7 @@ export async function loginWithClientCredentials(
     if (options.client.clientSecret)
       throw new TypeError('"clientAssertionKey" and "client.clientSecret" are exclusive');
   }
+  const dpop = await prepareLoginDPoP(options.dpop, options.auth);
   return options.store.withLock(
     grantKey(plan.name),
     async () => {
@@ -81,6 +92,7 @@ export async function loginWithClientCredentials(
         plan.scopes,
         plan.resource,
         options.signal,
+        dpop?.options(config),
       );
       return persistLogin(
         options,
@@ -90,6 +102,7 @@ export async function loginWithClientCredentials(
         resource,
         toStoredTokens(response),
         response.scope,
+        { dpop: dpop?.keyFor(response) },
       );
     },
     { signal: options.signal },

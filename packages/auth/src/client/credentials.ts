@@ -1,6 +1,7 @@
 /** The persisted grant of a workload and the cached client registrations, as stored in the token store. */
 import { createHash } from 'node:crypto';
 import type { AuthorizationServerMetadata } from './authorization-server.js';
+import type { StoredDPoPKey } from './dpop.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import type { TokenStore } from './store/types.js';
 
@@ -88,6 +89,11 @@ export interface StoredGrant {
   assertionFile?: string | undefined;
   /** `id_jag` only: the enterprise IdP step, repeated with the AS grant at every expiry. */
   idJag?: StoredIdJag | undefined;
+  /**
+   * DPoP (RFC 9449): the key the tokens are bound to (`tokens.tokenType` `dpop`), made at login and
+   * reused for every refresh. A secret, like the tokens: never logged or shown.
+   */
+  dpop?: StoredDPoPKey | undefined;
   updatedAt: number;
 }
 

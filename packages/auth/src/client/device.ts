@@ -7,6 +7,7 @@ import {
 import { resolveClientIdentity } from './client-registration.js';
 import { grantKey } from './credentials.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
+import { prepareLoginDPoP } from './dpop.js';
 import { type LoginOptions, type LoginResult, persistLogin, planLogin, scopeParams } from './login-common.js';
 import { buildConfiguration, classifyGrantError, toStoredTokens } from './openid.js';
 
@@ -41,6 +42,7 @@ export async function loginWithDeviceCode(options: DeviceCodeLoginOptions): Prom
       `The authorization server ${plan.as.issuer} offers no device authorization endpoint (RFC 8628)`,
     );
   }
+  const dpop = await prepareLoginDPoP(options.dpop, options.auth);
   return options.store.withLock(
     grantKey(plan.name),
     async () => {
@@ -73,6 +75,7 @@ export async function loginWithDeviceCode(options: DeviceCodeLoginOptions): Prom
           });
           response = await pollDeviceAuthorizationGrant(config, device, resource ? { resource } : undefined, {
             signal: options.signal ?? AbortSignal.timeout(device.expires_in * 1000),
+            ...dpop?.options(config),
           });
         } catch (err) {
           const e = classifyGrantError(err, 'device authorization', options.signal);
@@ -110,6 +113,7 @@ export async function loginWithDeviceCode(options: DeviceCodeLoginOptions): Prom
           resource,
           toStoredTokens(response),
           response.scope,
+          { dpop: dpop?.keyFor(response) },
         );
       }
     },

@@ -44,6 +44,17 @@ export type {
   AuthorizationServerCheck,
 } from './authorization-server-change.js';
 export { DEVICE_CODE_GRANT, loginWithDeviceCode } from './device.js';
+export {
+  createDPoPProver,
+  DPOP_ALG,
+  DPOP_MODES,
+  dpopAth,
+  dpopHtu,
+  isUseDPoPNonceChallenge,
+  shouldUseDPoP,
+  validateDPoPMode,
+} from './dpop.js';
+export type { DPoPMode, DPoPProver, StoredDPoPKey } from './dpop.js';
 export type { DeviceCodeInfo, DeviceCodeLoginOptions } from './device.js';
 export {
   isOAuthClientError,

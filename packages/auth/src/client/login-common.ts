@@ -10,6 +10,7 @@ import {
   saveGrant,
 } from './credentials.js';
 import type { RemoteAuthRequirement } from './detect.js';
+import { type DPoPMode, validateDPoPMode } from './dpop.js';
 import type { FetchLike } from './internal/http.js';
 import { canonicalResourceUri, parseHttpUrl } from './internal/url.js';
 import { selectScopes, splitScope } from './scopes.js';
@@ -43,6 +44,11 @@ export interface LoginOptions {
    * Metadata Document client id and the login fell back to dynamic registration). The library never logs.
    */
   onWarning?: ((warning: { code: string; message: string }) => void) | undefined;
+  /**
+   * DPoP (RFC 9449) for this login: `auto` (default: when both the AS and the MCP server support it),
+   * `always` or `never`; see `DPoPMode`. A DPoP login makes a new key, stored with the tokens.
+   */
+  dpop?: DPoPMode | undefined;
 }
 
 /** What a login stored (never the token values). */
@@ -57,6 +63,8 @@ export interface LoginResult {
   scopes: string[] | undefined;
   expiresAt: number | undefined;
   hasRefreshToken: boolean;
+  /** The access token is DPoP-bound (RFC 9449): it is presented as `DPoP` with a proof per request. */
+  dpopBound: boolean;
 }
 
 export interface LoginPlan {
@@ -76,6 +84,7 @@ export function planLogin(options: LoginOptions): LoginPlan {
     throw new TypeError('"store" must be a TokenStore');
   if (options.auth?.required !== true) throw new TypeError('"auth" must be a RemoteAuthRequirement');
   validateClientOptions(options.client);
+  validateDPoPMode(options.dpop);
   if (
     options.scopes !== undefined &&
     (!Array.isArray(options.scopes) ||
@@ -125,7 +134,7 @@ export async function persistLogin(
   tokens: StoredTokens,
   grantedScope: string | undefined,
   /** What the non-interactive grants need to run again at expiry (`jwt_bearer`, `id_jag`). */
-  extra: Pick<StoredGrant, 'assertionFile' | 'idJag'> = {},
+  extra: Pick<StoredGrant, 'assertionFile' | 'idJag' | 'dpop'> = {},
 ): Promise<LoginResult> {
   const granted = splitScope(grantedScope) ?? plan.scopes;
   const grant: StoredGrant = {
@@ -157,6 +166,7 @@ export async function persistLogin(
     scopes: granted,
     expiresAt: tokens.expiresAt,
     hasRefreshToken: tokens.refreshToken !== undefined,
+    dpopBound: extra.dpop !== undefined,
   };
 }
 

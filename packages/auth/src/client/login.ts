@@ -15,6 +15,7 @@ import { assertS256 } from './authorization-server.js';
 import { callbackPortFor, startCallbackServer } from './callback-server.js';
 import { resolveClientIdentity } from './client-registration.js';
 import { grantKey, type ClientIdentity } from './credentials.js';
+import { type LoginDPoP, prepareLoginDPoP } from './dpop.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import {
   type LoginOptions,
@@ -91,6 +92,7 @@ export async function loginWithAuthorizationCode(
     );
   }
   const port = options.callbackPort ?? callbackPortFor(options.auth.serverUrl);
+  const dpop = await prepareLoginDPoP(options.dpop, options.auth);
   return options.store.withLock(
     grantKey(plan.name),
     async () => {
@@ -120,7 +122,16 @@ export async function loginWithAuthorizationCode(
         let resourceRetried = false;
         for (;;) {
           try {
-            const response = await runOnce(options, plan, client, server, resource, signal, loginTimeoutMs);
+            const response = await runOnce(
+              options,
+              plan,
+              client,
+              server,
+              resource,
+              signal,
+              loginTimeoutMs,
+              dpop,
+            );
             return await persistLogin(
               options,
               plan,
@@ -129,6 +140,7 @@ export async function loginWithAuthorizationCode(
               resource,
               toStoredTokens(response),
               response.scope,
+              { dpop: dpop?.keyFor(response) },
             );
           } catch (err) {
             if (
@@ -179,6 +191,7 @@ async function runOnce(
   resource: string | undefined,
   signal: AbortSignal,
   loginTimeoutMs: number,
+  dpop: LoginDPoP | undefined,
 ): Promise<TokenEndpointResponse> {
   const config = buildConfiguration(plan.as, client, { fetch: plan.fetch, timeoutMs: plan.requestTimeoutMs });
   const verifier = randomPKCECodeVerifier();
@@ -194,6 +207,8 @@ async function runOnce(
   if (plan.scopes && plan.scopes.length > 0)
     params[options.scopeParamName ?? 'scope'] = plan.scopes.join(' ');
   if (resource) params['resource'] = resource;
+  // RFC 9449 §10: binds the authorization code to the DPoP key.
+  if (dpop) params['dpop_jkt'] = dpop.key.jkt;
   const url = buildAuthorizationUrl(config, params);
 
   const waiting = server.next(signal);
@@ -274,6 +289,7 @@ async function runOnce(
       received,
       { pkceCodeVerifier: verifier, expectedState: state },
       resource ? { resource } : undefined,
+      dpop?.options(config),
     );
     respond(
       true,

@@ -5,7 +5,14 @@
  * refresh happens under the workload's cross-process lock after re-reading the store, so several
  * instances of one workload share a single refresh.
  */
-import { refreshTokenGrant, type TokenEndpointResponse } from 'openid-client';
+import {
+  type CryptoKeyPair,
+  type DPoPHandle,
+  type DPoPOptions,
+  getDPoPHandle,
+  refreshTokenGrant,
+  type TokenEndpointResponse,
+} from 'openid-client';
 import { type Backoff, createBackoff, type RetryOptions, validateRetryOptions } from './backoff.js';
 import { requestClientCredentials } from './client-credentials.js';
 import {
@@ -16,6 +23,7 @@ import {
   type StoredTokens,
   saveGrant,
 } from './credentials.js';
+import { createDPoPProver, type DPoPProver, importDPoPKeyPair, type StoredDPoPKey } from './dpop.js';
 import { OAuthClientError, OAuthClientErrorCode, ReauthenticationRequiredError } from './errors.js';
 import type { FetchLike } from './internal/http.js';
 import { configurationFor } from './client-auth.js';
@@ -63,6 +71,14 @@ export interface OAuthSessionOptions {
   onStatusChange?: ((change: OAuthStatusChange) => void) | undefined;
 }
 
+/** The DPoP key of a session's grant, imported once. */
+interface SessionDPoP {
+  jkt: string;
+  keyPair: Promise<CryptoKeyPair>;
+  prover: Promise<DPoPProver>;
+  handle?: DPoPHandle | undefined;
+}
+
 /** Seconds suggested to clients while the workload is `unauthenticated` (a login may happen any time). */
 const UNAUTHENTICATED_RETRY_AFTER_S = 30;
 
@@ -82,6 +98,8 @@ export class OAuthSession implements AccessTokenProvider {
   #fetch: FetchLike | undefined;
   #requestTimeoutMs: number;
   #closed = false;
+  /** DPoP material of the grant's key (rebuilt when a new login brings a new key). */
+  #dpop: SessionDPoP | undefined;
 
   private constructor(options: OAuthSessionOptions, grant: StoredGrant | undefined) {
     this.name = options.name;
@@ -133,6 +151,42 @@ export class OAuthSession implements AccessTokenProvider {
   /** Epoch ms at which the current access token expires, when known. */
   get expiresAt(): number | undefined {
     return this.#grant?.tokens?.expiresAt;
+  }
+
+  /**
+   * The DPoP prover of the current token when it is DPoP-bound (RFC 9449): present it as
+   * `Authorization: DPoP <token>` with `prover.proof(...)` in the `DPoP` header of every request.
+   * Undefined for a Bearer token. The prover remembers the servers' `DPoP-Nonce` values per origin.
+   *
+   * @throws OAuthClientError `ERR_BASTION_OAUTH_STORE` when the stored key is unusable.
+   */
+  async dpopProver(): Promise<DPoPProver | undefined> {
+    const grant = this.#grant;
+    if (!grant?.dpop || grant.tokens?.tokenType.toLowerCase() !== 'dpop') return undefined;
+    return this.#dpopFor(grant.dpop).prover;
+  }
+
+  #dpopFor(key: StoredDPoPKey): SessionDPoP {
+    if (this.#dpop?.jkt !== key.jkt) {
+      const keyPair = importDPoPKeyPair(key, this.name);
+      const prover = createDPoPProver(key, this.name);
+      // Rejections surface where the promises are awaited; never unhandled.
+      keyPair.catch(() => {});
+      prover.catch(() => {});
+      this.#dpop = { jkt: key.jkt, keyPair, prover };
+    }
+    return this.#dpop;
+  }
+
+  /** `{ DPoP }` for token requests of a DPoP grant (one handle per key: it keeps the AS nonce). */
+  async #dpopOptions(
+    grant: StoredGrant,
+    config: Parameters<typeof getDPoPHandle>[0],
+  ): Promise<DPoPOptions | undefined> {
+    if (!grant.dpop) return undefined;
+    const entry = this.#dpopFor(grant.dpop);
+    entry.handle ??= getDPoPHandle(config, await entry.keyPair);
+    return { DPoP: entry.handle };
   }
 
   retryAfterSeconds(): number {
@@ -288,8 +342,15 @@ export class OAuthSession implements AccessTokenProvider {
         grantedScopes: splitOr(response.scope, grant.grantedScopes),
       };
     }
+    const dpop = await this.#dpopOptions(grant, config);
     if (grant.grantType === 'client_credentials') {
-      const { response, resource } = await requestClientCredentials(config, grant.scopes, grant.resource);
+      const { response, resource } = await requestClientCredentials(
+        config,
+        grant.scopes,
+        grant.resource,
+        undefined,
+        dpop,
+      );
       return {
         ...grant,
         resource,
@@ -307,12 +368,12 @@ export class OAuthSession implements AccessTokenProvider {
     let resource = grant.resource;
     let response: TokenEndpointResponse;
     try {
-      response = await refreshTokenGrant(config, refreshToken, resource ? { resource } : undefined);
+      response = await refreshTokenGrant(config, refreshToken, resource ? { resource } : undefined, dpop);
     } catch (err) {
       const e = classifyGrantError(err, 'token refresh');
       if (resource === undefined || e.oauthError !== 'invalid_target') throw e;
       resource = undefined; // one retry without the RFC 8707 parameter; remembered in the grant
-      response = await refreshTokenGrant(config, refreshToken);
+      response = await refreshTokenGrant(config, refreshToken, undefined, dpop);
     }
     return {
       ...grant,

@@ -55,6 +55,9 @@ export function buildConfiguration(state: IdpState, errors: typeof OidcErrors): 
     clientBasedCORS: () => true,
     features: {
       devInteractions: { enabled: false },
+      dPoP: state.dpopNonceSecret
+        ? { enabled: true, nonceSecret: state.dpopNonceSecret, requireNonce: () => true }
+        : { enabled: true },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true, allowedPolicy: async () => true },

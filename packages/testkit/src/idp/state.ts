@@ -42,4 +42,6 @@ export interface IdpState {
   tokenExtras: WeakMap<object, TokenExtras>;
   /** When set, interactions complete as this account without showing the login form. */
   autoLogin: string | undefined;
+  /** DPoP (RFC 9449) nonce secret; set only when the token endpoint requires nonces. */
+  dpopNonceSecret?: Buffer | undefined;
 }

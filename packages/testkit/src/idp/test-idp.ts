@@ -74,6 +74,12 @@ export interface TestIdpOptions {
   }>;
   /** Also serve the metadata at `/.well-known/oauth-authorization-server` (RFC 8414). Default true. */
   oauthAuthorizationServerMetadata?: boolean;
+  /**
+   * Require a server-issued nonce in DPoP proofs at the token endpoint (RFC 9449 §8: the first
+   * proof without one is answered `use_dpop_nonce` with a `DPoP-Nonce` header). DPoP itself is
+   * always on (oidc-provider default: ES256, EdDSA). Default false.
+   */
+  dpopRequireNonce?: boolean;
 }
 
 export interface IssueAccessTokenOptions {
@@ -423,6 +429,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     includeAccountClaimsInAccessTokens: options.includeAccountClaimsInAccessTokens ?? true,
     tokenExtras: new WeakMap(),
     autoLogin: undefined,
+    dpopNonceSecret: options.dpopRequireNonce ? randomBytes(32) : undefined,
   };
   const serveOAuthMetadata = options.oauthAuthorizationServerMetadata ?? true;
 
