@@ -10,7 +10,12 @@
  * Both steps run again at every expiry: the ID token file is re-read, so a refreshed enterprise
  * sign-in is picked up without a new `bastion login`.
  */
-import { type Configuration, genericGrantRequest, type TokenEndpointResponse } from 'openid-client';
+import {
+  type Configuration,
+  type DPoPOptions,
+  genericGrantRequest,
+  type TokenEndpointResponse,
+} from 'openid-client';
 import { discoverAuthorizationServer } from './authorization-server.js';
 import {
   configurationFor,
@@ -19,6 +24,7 @@ import {
   validateStaticClient,
 } from './client-auth.js';
 import { type ClientIdentity, grantKey, type StoredIdJag } from './credentials.js';
+import { prepareLoginDPoP } from './dpop.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import type { FetchLike } from './internal/http.js';
 import { assertSecureUrl } from './internal/url.js';
@@ -90,13 +96,17 @@ export async function requestIdJag(
   return response.access_token;
 }
 
-/** Both steps: ID token → ID-JAG at the IdP → access token at the AS. */
+/**
+ * Both steps: ID token → ID-JAG at the IdP → access token at the AS. `dpop` binds the AS token
+ * (the ID-JAG itself is not a DPoP-bound token).
+ */
 export async function requestIdJagAccessToken(
   asConfig: Configuration,
   idJag: StoredIdJag,
   scopes: string[] | undefined,
   resource: string | undefined,
   transport: Transport,
+  dpop?: DPoPOptions,
 ): Promise<{ response: TokenEndpointResponse; resource: string | undefined }> {
   const assertion = await requestIdJag(idJag, scopes, transport);
   return requestJwtBearer(
@@ -106,6 +116,7 @@ export async function requestIdJagAccessToken(
     resource,
     'JWT-bearer token request with the ID-JAG',
     transport.signal,
+    dpop,
   );
 }
 
@@ -163,6 +174,7 @@ export async function loginWithIdJag(options: IdJagLoginOptions): Promise<LoginR
   const client: ClientIdentity = staticClientIdentity(plan.as, options.client);
   const transport = { fetch: plan.fetch, timeoutMs: plan.requestTimeoutMs, signal: options.signal };
   const idp = await resolveIdp(options.idp, { ...transport, allowInsecureHttp: plan.allowInsecureHttp });
+  const dpop = await prepareLoginDPoP(options.dpop, options.auth);
   const idJag: StoredIdJag = {
     idp,
     idpClient: staticClientIdentity({}, options.idp.client),
@@ -180,6 +192,7 @@ export async function loginWithIdJag(options: IdJagLoginOptions): Promise<LoginR
         plan.scopes,
         plan.resource,
         transport,
+        dpop?.options(config),
       );
       return persistLogin(
         { ...options, client: undefined },
@@ -189,7 +202,7 @@ export async function loginWithIdJag(options: IdJagLoginOptions): Promise<LoginR
         resource,
         toStoredTokens(response),
         response.scope,
-        { idJag },
+        { idJag, dpop: dpop?.keyFor(response) },
       );
     },
     { signal: options.signal },

@@ -7,7 +7,12 @@
  * never retried, never answered by switching to another grant.
  */
 import { readFile } from 'node:fs/promises';
-import { type Configuration, genericGrantRequest, type TokenEndpointResponse } from 'openid-client';
+import {
+  type Configuration,
+  type DPoPOptions,
+  genericGrantRequest,
+  type TokenEndpointResponse,
+} from 'openid-client';
 import {
   configurationFor,
   type StaticClientOptions,
@@ -15,6 +20,7 @@ import {
   validateStaticClient,
 } from './client-auth.js';
 import { grantKey } from './credentials.js';
+import { prepareLoginDPoP } from './dpop.js';
 import { OAuthClientError, OAuthClientErrorCode } from './errors.js';
 import { type LoginOptions, type LoginResult, persistLogin, planLogin, scopeParams } from './login-common.js';
 import { classifyGrantError, toStoredTokens } from './openid.js';
@@ -55,7 +61,7 @@ export async function readAssertionFile(path: string, what: string): Promise<str
 
 /**
  * One jwt-bearer token request. Only `invalid_target` is retried (once, without `resource`, as for
- * every grant): any other rejection is final.
+ * every grant): any other rejection is final. `dpop`: the DPoP handle of the grant's key.
  */
 export async function requestJwtBearer(
   config: Configuration,
@@ -64,17 +70,20 @@ export async function requestJwtBearer(
   resource: string | undefined,
   what = 'JWT-bearer token request',
   signal?: AbortSignal,
+  dpop?: DPoPOptions,
 ): Promise<{ response: TokenEndpointResponse; resource: string | undefined }> {
   try {
-    const response = await genericGrantRequest(config, JWT_BEARER_GRANT, {
-      assertion,
-      ...scopeParams(scopes, resource),
-    });
+    const response = await genericGrantRequest(
+      config,
+      JWT_BEARER_GRANT,
+      { assertion, ...scopeParams(scopes, resource) },
+      dpop,
+    );
     return { response, resource };
   } catch (err) {
     const e = classifyGrantError(err, what, signal);
     if (resource !== undefined && e.oauthError === 'invalid_target') {
-      return requestJwtBearer(config, assertion, scopes, undefined, what, signal);
+      return requestJwtBearer(config, assertion, scopes, undefined, what, signal, dpop);
     }
     throw e;
   }
@@ -87,9 +96,10 @@ export async function requestJwtBearerFromFile(
   scopes: string[] | undefined,
   resource: string | undefined,
   signal?: AbortSignal,
+  dpop?: DPoPOptions,
 ): Promise<{ response: TokenEndpointResponse; resource: string | undefined }> {
   const assertion = await readAssertionFile(assertionFile, 'workload assertion');
-  return requestJwtBearer(config, assertion, scopes, resource, 'JWT-bearer token request', signal);
+  return requestJwtBearer(config, assertion, scopes, resource, 'JWT-bearer token request', signal, dpop);
 }
 
 export interface JwtBearerLoginOptions extends Omit<LoginOptions, 'client'> {
@@ -117,6 +127,7 @@ export async function loginWithJwtBearer(options: JwtBearerLoginOptions): Promis
     throw new TypeError('"assertionFile" must be the path of the workload JWT file');
   validateStaticClient(options.client, 'client');
   const client = staticClientIdentity(plan.as, options.client);
+  const dpop = await prepareLoginDPoP(options.dpop, options.auth);
   return options.store.withLock(
     grantKey(plan.name),
     async () => {
@@ -130,6 +141,7 @@ export async function loginWithJwtBearer(options: JwtBearerLoginOptions): Promis
         plan.scopes,
         plan.resource,
         options.signal,
+        dpop?.options(config),
       );
       return persistLogin(
         { ...options, client: undefined },
@@ -139,7 +151,7 @@ export async function loginWithJwtBearer(options: JwtBearerLoginOptions): Promis
         resource,
         toStoredTokens(response),
         response.scope,
-        { assertionFile: options.assertionFile },
+        { assertionFile: options.assertionFile, dpop: dpop?.keyFor(response) },
       );
     },
     { signal: options.signal },

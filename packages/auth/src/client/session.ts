@@ -332,9 +332,10 @@ export class OAuthSession implements AccessTokenProvider {
       fetch: this.#fetch,
       timeoutMs: this.#requestTimeoutMs,
     });
+    const dpop = await this.#dpopOptions(grant, config);
     // The non-interactive assertion grants run again (re-reading their files) rather than refresh.
     if (grant.grantType === 'jwt_bearer' || grant.grantType === 'id_jag') {
-      const { response, resource } = await this.#renewAssertionGrant(grant, config);
+      const { response, resource } = await this.#renewAssertionGrant(grant, config, dpop);
       return {
         ...grant,
         resource,
@@ -342,7 +343,6 @@ export class OAuthSession implements AccessTokenProvider {
         grantedScopes: splitOr(response.scope, grant.grantedScopes),
       };
     }
-    const dpop = await this.#dpopOptions(grant, config);
     if (grant.grantType === 'client_credentials') {
       const { response, resource } = await requestClientCredentials(
         config,
@@ -386,6 +386,7 @@ export class OAuthSession implements AccessTokenProvider {
   #renewAssertionGrant(
     grant: StoredGrant,
     config: Awaited<ReturnType<typeof configurationFor>>,
+    dpop: DPoPOptions | undefined,
   ): ReturnType<typeof requestJwtBearerFromFile> {
     if (grant.grantType === 'id_jag') {
       if (!grant.idJag)
@@ -393,17 +394,31 @@ export class OAuthSession implements AccessTokenProvider {
           OAuthClientErrorCode.Store,
           `The stored grant of "${grant.workload}" lacks its IdP settings`,
         );
-      return requestIdJagAccessToken(config, grant.idJag, grant.scopes, grant.resource, {
-        fetch: this.#fetch ?? fetch,
-        timeoutMs: this.#requestTimeoutMs,
-      });
+      return requestIdJagAccessToken(
+        config,
+        grant.idJag,
+        grant.scopes,
+        grant.resource,
+        {
+          fetch: this.#fetch ?? fetch,
+          timeoutMs: this.#requestTimeoutMs,
+        },
+        dpop,
+      );
     }
     if (!grant.assertionFile)
       throw new OAuthClientError(
         OAuthClientErrorCode.Store,
         `The stored grant of "${grant.workload}" lacks its assertion file`,
       );
-    return requestJwtBearerFromFile(config, grant.assertionFile, grant.scopes, grant.resource);
+    return requestJwtBearerFromFile(
+      config,
+      grant.assertionFile,
+      grant.scopes,
+      grant.resource,
+      undefined,
+      dpop,
+    );
   }
 
   #scheduleRetry(error: OAuthClientError): void {
