@@ -141,7 +141,13 @@ export async function buildChain(config: RunConfig, deps: ChainDeps): Promise<Ch
             sinks: [
               ...(audit?.sinks ?? []).map((s) =>
                 s.type === 'file'
-                  ? { type: 'file' as const, path: s.path, maxBytes: s.maxBytes, maxFiles: s.maxFiles }
+                  ? {
+                      type: 'file' as const,
+                      path: s.path,
+                      maxBytes: s.maxBytes,
+                      maxFiles: s.maxFiles,
+                      flushIntervalMs: s.flushIntervalMs,
+                    }
                   : s,
               ),
               ...(deps.extraAuditSinks ?? []),

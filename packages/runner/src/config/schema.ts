@@ -187,6 +187,8 @@ const auditSinkSchema = z.discriminatedUnion('type', [
       .positive()
       .default(100 * 1024 * 1024),
     maxFiles: z.number().int().min(1).max(100).default(5),
+    /** How long events are gathered before one write, ms (audit's default, 5, when absent). */
+    flushIntervalMs: z.number().int().min(0).max(1000).optional(),
   }),
   z.strictObject({ type: z.literal('otel') }),
 ]);
