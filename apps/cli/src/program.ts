@@ -21,6 +21,13 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** `--dpop`: sender-constrained tokens (RFC 9449) for `run` and `login`. */
+const dpopOption = () =>
+  new Option(
+    '--dpop <mode>',
+    'DPoP-bound tokens (RFC 9449): auto = when the authorization server and the remote support it (default), always, never',
+  ).choices(['auto', 'always', 'never']);
+
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
 /** Options shared by `run` (and stored for `restart`): OAuth client, static tokens, middleware. */
@@ -68,6 +75,7 @@ function addRunOptions(cmd: Command): Command {
     .option('--idp-client-secret-file <file>', 'file holding the client secret at the enterprise IdP')
     .option('--scopes <scopes>', 'scopes to request, comma or space separated (default: from the server)')
     .option('--no-resource-param', 'do not send the RFC 8707 resource parameter (for non-compliant servers)')
+    .addOption(dpopOption())
     .option(
       '--scope-param-name <name>',
       'query parameter carrying the scopes on the authorize URL (e.g. user_scope)',
@@ -209,6 +217,7 @@ export function buildProgram(): Command {
     .argument('<name>', 'workload name')
     .option('--no-browser', 'do not open a browser; only print the URL')
     .option('--device-code', 'use the device authorization grant')
+    .addOption(dpopOption())
     .addHelpText('after', examples('bastion login example', 'bastion login example --device-code'))
     .action(lazy(async () => (await import('./commands/login.js')).loginCommand));
 

@@ -114,6 +114,7 @@ export async function performLogin(
     },
     scopes: spec.scopes ? [...spec.scopes] : undefined,
     resourceParam: spec.resourceParam,
+    dpop: spec.dpop,
     onWarning: (w) => err(`warning: ${w.message}`),
   };
   const grant = opts.deviceCode ? 'device_code' : spec.grant;
@@ -272,6 +273,35 @@ export async function ensureLoggedIn(
   await performLogin(def, def.auth, detection, ctx, opts);
 }
 
+/**
+ * SEP-2352: a pre-registered client id belongs to the authorization server it was registered with.
+ * When the remote now names another one, refuse to present it there (the user must bring a client
+ * id of the new AS). Registered (DCR) and CIMD clients need nothing: registrations are per issuer.
+ */
+async function assertClientPortable(
+  def: WorkloadDefinition,
+  spec: OAuthSpec,
+  detection: RemoteAuthRequirement,
+  ctx: Pick<Context, 'paths'>,
+): Promise<void> {
+  if (!spec.clientId) return;
+  const client = await import('@bastion-mcp/auth/client');
+  const stored = await client
+    .getStoredGrantInfo(await openTokenStore(ctx.paths), def.name)
+    .catch(() => undefined);
+  const trim = (s: string) => s.replace(/\/+$/, '');
+  const issuer = detection.authorizationServer.issuer;
+  if (stored?.clientSource !== 'static' || trim(stored.issuer) === trim(issuer)) return;
+  throw new CliError(
+    CliErrorCode.Auth,
+    `${def.remoteUrl} now uses the authorization server ${issuer}, but the client id of ${def.name} was registered at ${stored.issuer}`,
+    {
+      fix: `Register a client at ${issuer}, then \`bastion rm ${def.name}\` and \`bastion run ${def.remoteUrl} --client-id <id>\``,
+      exitCode: ExitCode.Auth,
+    },
+  );
+}
+
 /** `bastion login <name>`: a fresh login, whatever is stored. Returns the (possibly updated) auth spec. */
 export async function freshLogin(
   def: WorkloadDefinition,
@@ -298,6 +328,7 @@ export async function freshLogin(
       throw toCliError(e, def.name);
     }
   }
+  await assertClientPortable(def, spec, detection, ctx);
   await performLogin(def, spec, detection, ctx, opts);
   return { kind: 'oauth', ...spec };
 }

@@ -39,9 +39,20 @@ function stateOf(session: OAuthSession, name: string, change?: OAuthStatusChange
 
 export async function createOAuthCredential(
   def: WorkloadDefinition,
-  ctx: { paths: BastionPaths; logger: CliLogger; stepUpLogin?: StepUpLogin | undefined },
+  ctx: {
+    paths: BastionPaths;
+    logger: CliLogger;
+    stepUpLogin?: StepUpLogin | undefined;
+    /**
+     * A user is present (`--stdio`, `--foreground`): when the remote moved to another authorization
+     * server, log in there inline. Absent (detached): turn `unauthenticated` for `bastion login`.
+     */
+    interactive?: { browser: boolean; loginTimeoutSeconds: number } | undefined;
+  },
 ): Promise<ReloadableCredential> {
-  const { OAuthSession, stepUpScopes } = await import('@bastion-mcp/auth/client');
+  const { OAuthSession, stepUpScopes, checkAuthorizationServer, discardTokens } = await import(
+    '@bastion-mcp/auth/client'
+  );
   // Scope sets a step-up already asked for: when the AS grants too few, asking again would loop.
   const attempted = new Set<string>();
   let stepping: Promise<boolean> | undefined;
@@ -63,6 +74,78 @@ export async function createOAuthCredential(
   };
   await attach();
   state = stateOf(session!, def.name);
+
+  // SEP-2352: a 401 may mean the remote moved to another authorization server. Its client, secret
+  // and tokens belong to the old one: re-discover, drop the tokens, and log in at the new AS (which
+  // gets its own registration: they are cached per issuer). Concurrent 401s share one check.
+  let moving: Promise<boolean | undefined> | undefined;
+  /** Tokens obtained by a migration login: if the remote rejects one, do not log in again (no loop). */
+  const migratedTokens = new Set<string>();
+  const followMove = async (rejected: string): Promise<boolean | undefined> => {
+    const spec = def.auth.kind === 'oauth' ? def.auth : undefined;
+    let check: Awaited<ReturnType<typeof checkAuthorizationServer>>;
+    try {
+      check = await checkAuthorizationServer(store, def.name, {
+        allowIssuerMismatch: spec?.allowIssuerMismatch,
+      });
+    } catch (e) {
+      ctx.logger.warn(
+        { event: 'upstream_rediscovery_failed', code: (e as { code?: string }).code },
+        `Re-discovering the authorization server after a 401 failed: ${(e as Error).message}`,
+      );
+      return undefined; // the refresh below decides
+    }
+    if (!check.changed) return undefined;
+    ctx.logger.warn(
+      {
+        event: 'upstream_authorization_server_changed',
+        previous: check.previousIssuer,
+        issuer: check.issuer,
+      },
+      `The remote now uses the authorization server ${check.issuer} (was ${check.previousIssuer})`,
+    );
+    await discardTokens(store, def.name);
+    await attach();
+    const relogin = `the remote now uses the authorization server ${check.issuer} (was ${check.previousIssuer})`;
+    // Where `bastion login` discovers from when the remote's probe is open (it protects some methods only).
+    const where = check.auth.resourceMetadataUrl;
+    const authChallenge = where ? `Bearer resource_metadata="${where}"` : 'Bearer';
+    const unauthenticated = (reason: string) => {
+      emit({ status: 'unauthenticated', reason, authChallenge });
+      return false;
+    };
+    if (spec?.clientId || check.previousClientSource === 'static') {
+      // A pre-registered client belongs to the old AS: never present it to the new one.
+      return unauthenticated(
+        `${relogin}; the pre-registered client id belongs to ${check.previousIssuer}: re-create the workload with a client id registered at ${check.issuer} (\`bastion rm ${def.name}\`, then \`bastion run ${def.remoteUrl} --client-id …\`)`,
+      );
+    }
+    if (!ctx.interactive || !spec || migratedTokens.has(rejected)) {
+      return unauthenticated(`${relogin}: run \`bastion login ${def.name}\``);
+    }
+    const { performLogin } = await import('./login.js');
+    try {
+      await performLogin(
+        def,
+        { ...spec, scopes: spec.scopes ?? check.previousScopes },
+        check.auth,
+        { paths: ctx.paths },
+        ctx.interactive,
+      );
+    } catch (e) {
+      ctx.logger.warn(
+        { event: 'upstream_migration_login_failed', code: (e as { code?: string }).code },
+        (e as Error).message,
+      );
+      return unauthenticated(`${relogin}; the login there failed: run \`bastion login ${def.name}\``);
+    }
+    await attach();
+    const fresh = await session.getAccessToken().catch(() => undefined);
+    if (fresh) migratedTokens.add(fresh);
+    emit(stateOf(session, def.name));
+    return fresh !== undefined;
+  };
+
   return {
     async token() {
       try {
@@ -77,6 +160,11 @@ export async function createOAuthCredential(
       }
     },
     async handleUnauthorized(rejected) {
+      moving ??= followMove(rejected).finally(() => {
+        moving = undefined;
+      });
+      const moved = await moving;
+      if (moved !== undefined) return moved;
       try {
         const fresh = await session.handleUnauthorized(rejected);
         return fresh !== rejected;
@@ -145,6 +233,7 @@ export async function createOAuthCredential(
       return () => listeners.delete(listener);
     },
     retryAfterSeconds: () => session.retryAfterSeconds(),
+    dpopProver: () => session.dpopProver(),
     async reload() {
       attempted.clear();
       await attach();

@@ -1,7 +1,7 @@
 /** `bastion login <name>` / `bastion logout <name>`. */
 import { isWorkloadProcess, signalProcess } from '../workload/process.js';
 import type { WorkloadStore } from '../workload/store.js';
-import type { WorkloadDefinition } from '../workload/types.js';
+import type { DPoPFlag, WorkloadDefinition } from '../workload/types.js';
 import { type CommandLike, context, err, out } from './context.js';
 
 /** Ask a running proxy to re-read its tokens (SIGUSR2). */
@@ -13,12 +13,12 @@ function notifyRunning(store: WorkloadStore, name: string): boolean {
 
 export async function loginCommand(
   name: string,
-  opts: { browser: boolean; deviceCode?: boolean },
+  opts: { browser: boolean; deviceCode?: boolean; dpop?: DPoPFlag },
   cmd: CommandLike,
 ): Promise<void> {
   const ctx = context(cmd);
   const stored = ctx.store.getDefinition(name);
-  const def = withRequiredScopes(stored, ctx.store.readState(name)?.requiredScopes);
+  const def = withDPoP(withRequiredScopes(stored, ctx.store.readState(name)?.requiredScopes), opts.dpop);
   const { freshLogin } = await import('../auth/login.js');
   const auth = await freshLogin(def, ctx, {
     browser: opts.browser,
@@ -34,6 +34,12 @@ export async function loginCommand(
     if (notifyRunning(ctx.store, name)) err(`The running proxy of ${name} picked up the new login.`);
   }
   out(`Logged in to ${name}.`);
+}
+
+/** `bastion login --dpop <mode>`: this login and later ones (the mode is kept in the definition). */
+function withDPoP(def: WorkloadDefinition, dpop: DPoPFlag | undefined): WorkloadDefinition {
+  if (def.auth.kind !== 'oauth' || dpop === undefined || def.auth.dpop === dpop) return def;
+  return { ...def, auth: { ...def.auth, dpop } };
 }
 
 /**

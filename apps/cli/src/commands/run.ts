@@ -4,7 +4,13 @@ import { CliError, CliErrorCode, ExitCode, usageError } from '../errors.js';
 import { deriveName, isValidName } from '../workload/name.js';
 import { pickFreePort, isPortFree } from '../workload/ports.js';
 import { type MiddlewareFlags, middlewareFromFlags, parsePairs, splitList } from '../workload/runconfig.js';
-import type { OAuthSpec, Transport, UpstreamAuthSpec, WorkloadDefinition } from '../workload/types.js';
+import type {
+  DPoPFlag,
+  OAuthSpec,
+  Transport,
+  UpstreamAuthSpec,
+  WorkloadDefinition,
+} from '../workload/types.js';
 import { portInUse } from '../serve/start-proxy.js';
 import { type CommandLike, context, type Context } from './context.js';
 import { printStarted, startWorkload } from './start.js';
@@ -33,6 +39,7 @@ export interface RunFlags extends MiddlewareFlags {
   idpClientSecretFile?: string;
   scopes?: string;
   resourceParam: boolean;
+  dpop?: DPoPFlag;
   scopeParamName?: string;
   authorizeParam?: string[];
   callbackPort?: number;
@@ -195,6 +202,7 @@ export function oauthSpecOf(flags: RunFlags): OAuthSpec {
     clientSecretStored: flags.clientSecret ? true : undefined,
     scopes: flags.scopes ? splitList(flags.scopes) : undefined,
     resourceParam: flags.resourceParam,
+    dpop: flags.dpop,
     scopeParamName: flags.scopeParamName,
     authorizeParams: flags.authorizeParam ? parsePairs(flags.authorizeParam, '--authorize-param') : undefined,
     callbackPort: flags.callbackPort,

@@ -5,7 +5,12 @@
  * authentication and policy make the proxy fetch or refresh a token. While no token is usable the
  * local client gets 503 + Retry-After — never 401, which would make MCP clients start an OAuth flow
  * against the local proxy. An upstream 401 triggers one reactive refresh and one retry.
+ *
+ * A DPoP-bound token (RFC 9449) goes as `Authorization: DPoP <token>` with a fresh proof for each
+ * upstream request (its method and URL); the `DPoP-Nonce` the remote sends is remembered per origin,
+ * and a 401 `use_dpop_nonce` is retried once with the new nonce (not counted as the refresh retry).
  */
+import type { DPoPProver } from '@bastion-mcp/auth/client';
 import {
   type Exchange,
   type Middleware,
@@ -13,6 +18,7 @@ import {
   type ProxyResponse,
   ProxyHttpError,
 } from '@bastion-mcp/proxy-core';
+import type { Transport } from '../workload/types.js';
 
 export type CredentialStatus = 'running' | 'auth_retrying' | 'unauthenticated';
 
@@ -40,6 +46,11 @@ export interface UpstreamCredential {
    * once with it); false leaves the 403 to the client. Optional: static tokens cannot step up.
    */
   handleForbidden?(wwwAuthenticate: string): Promise<boolean>;
+  /**
+   * The DPoP prover when the current token is DPoP-bound (RFC 9449); undefined for a Bearer token.
+   * Optional: static tokens are always Bearer. Throws when the stored key is unusable.
+   */
+  dpopProver?(): Promise<DPoPProver | undefined>;
   state(): CredentialState;
   /** Subscribe to state changes; returns the unsubscribe function. */
   onStateChange(listener: (state: CredentialState) => void): () => void;
@@ -64,11 +75,98 @@ export async function drainResponse(res: ProxyResponse): Promise<void> {
   }
 }
 
+/** Where the forwarder sends requests: the DPoP proof names this URL (`htu`). */
+export interface UpstreamTarget {
+  remoteUrl: string;
+  transport: Transport;
+}
+
+/** `/a/b/sse` → `/a/b/` (as the forwarder maps legacy SSE message paths). */
+function baseDir(path: string): string {
+  return path.slice(0, path.lastIndexOf('/') + 1) || '/';
+}
+
+/** The upstream URL of this request (query excluded: a DPoP `htu` never carries one). */
+function upstreamUrlOf(exchange: Exchange, target: UpstreamTarget): URL {
+  const url = new URL(target.remoteUrl);
+  url.search = '';
+  url.hash = '';
+  if (exchange.route === 'sse-message') {
+    const localDir = baseDir(target.transport === 'sse' ? '/sse' : '/mcp');
+    url.pathname = `${baseDir(url.pathname)}${exchange.request.path.slice(localDir.length)}`;
+  }
+  return url;
+}
+
+type Send = (token: string) => Promise<ProxyResponse>;
+
+/**
+ * Sends the request with `token`: Bearer, or DPoP with a fresh proof (a new `jti` on every call),
+ * retried once when the remote asks for a (new) nonce.
+ */
+function createSender(
+  credential: UpstreamCredential,
+  exchange: Exchange,
+  next: Next,
+  target: UpstreamTarget | undefined,
+  unavailable: () => ProxyHttpError,
+): Send {
+  const headers = exchange.upstreamHeaders;
+  const present = async (token: string): Promise<DPoPProver | undefined> => {
+    let prover: DPoPProver | undefined;
+    try {
+      prover = await credential.dpopProver?.();
+    } catch (e) {
+      exchange.log.warn(
+        { event: 'upstream_dpop_key_unusable', code: (e as { code?: string }).code },
+        (e as Error).message,
+      );
+      throw unavailable();
+    }
+    if (!prover) {
+      headers.authorization = `Bearer ${token}`;
+      delete headers.dpop;
+      return undefined;
+    }
+    if (!target) throw new TypeError('a DPoP-bound credential needs the upstream target');
+    headers.authorization = `DPoP ${token}`;
+    headers.dpop = await prover.proof({
+      method: exchange.request.method,
+      url: upstreamUrlOf(exchange, target),
+      accessToken: token,
+    });
+    return prover;
+  };
+  const remember = (prover: DPoPProver, res: ProxyResponse, url: URL): void => {
+    const nonce = res.headers['dpop-nonce'];
+    prover.rememberNonce(url, Array.isArray(nonce) ? nonce.at(-1) : nonce);
+  };
+  return async (token) => {
+    const prover = await present(token);
+    const res = await next();
+    if (!prover || !target) return res;
+    const url = upstreamUrlOf(exchange, target);
+    const before = prover.nonceFor(url);
+    remember(prover, res, url);
+    if (res.status !== 401) return res;
+    const { isUseDPoPNonceChallenge } = await import('@bastion-mcp/auth/client');
+    const after = prover.nonceFor(url);
+    // Only a nonce we did not send already is worth a retry (no loop on a remote that keeps asking).
+    if (!isUseDPoPNonceChallenge(res.headers['www-authenticate']) || !after || after === before) return res;
+    await drainResponse(res);
+    await present(token);
+    exchange.log.debug({ event: 'upstream_dpop_nonce_retry' }, 'Retried the request with the DPoP nonce');
+    const retried = await next();
+    remember(prover, retried, url);
+    return retried;
+  };
+}
+
 /** One step-up login per request at most: the retried request's answer goes back as it is. */
 async function stepUp(
   credential: UpstreamCredential,
   exchange: Exchange,
-  next: Next,
+  send: Send,
   res: ProxyResponse,
   token: string,
 ): Promise<ProxyResponse> {
@@ -80,13 +178,18 @@ async function stepUp(
   const fresh = await credential.token(exchange.signal);
   if (!fresh || fresh === token) return res;
   await drainResponse(res);
-  exchange.upstreamHeaders.authorization = `Bearer ${fresh}`;
   exchange.log.info({ event: 'upstream_scope_step_up' }, 'Retried the request after a step-up login');
-  return next();
+  return send(fresh);
 }
 
-/** Middleware that sets `Authorization: Bearer <token>` on the upstream request. */
-export function createUpstreamCredentialMiddleware(credential: UpstreamCredential): Middleware {
+/**
+ * Middleware that sets `Authorization: Bearer <token>` (or `DPoP <token>` + a `DPoP` proof) on the
+ * upstream request. `target` is required for credentials that may be DPoP-bound.
+ */
+export function createUpstreamCredentialMiddleware(
+  credential: UpstreamCredential,
+  target?: UpstreamTarget,
+): Middleware {
   const unavailable = () => {
     const st = credential.state();
     return new ProxyHttpError({
@@ -105,21 +208,20 @@ export function createUpstreamCredentialMiddleware(credential: UpstreamCredentia
     async handle(exchange: Exchange, next: Next): Promise<ProxyResponse> {
       const token = await credential.token(exchange.signal);
       if (!token) throw unavailable();
-      exchange.upstreamHeaders.authorization = `Bearer ${token}`;
-      const res = await next();
-      if (res.status === 403) return stepUp(credential, exchange, next, res, token);
+      const send = createSender(credential, exchange, next, target, unavailable);
+      const res = await send(token);
+      if (res.status === 403) return stepUp(credential, exchange, send, res, token);
       if (res.status !== 401) return res;
       const refreshed = await credential.handleUnauthorized(token).catch(() => false);
       if (!refreshed) return res;
       const fresh = await credential.token(exchange.signal);
       if (!fresh || fresh === token) return res;
       await drainResponse(res);
-      exchange.upstreamHeaders.authorization = `Bearer ${fresh}`;
       exchange.log.info(
         { event: 'upstream_token_refreshed_after_401' },
         'Retried the request with a refreshed token',
       );
-      return next();
+      return send(fresh);
     },
   };
 }

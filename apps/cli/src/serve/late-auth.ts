@@ -72,9 +72,17 @@ export function createLateAuth(def: WorkloadDefinition, options: LateAuthOptions
       paths: options.paths,
       logger: options.logger,
       stepUpLogin: createStepUpLogin(oauthDef, { paths: options.paths }, interactive),
+      // A later move of the remote to another authorization server logs in there too (SEP-2352).
+      interactive,
     });
     credential.onStateChange(emit);
-    inner = { middleware: createUpstreamCredentialMiddleware(credential), credential };
+    inner = {
+      middleware: createUpstreamCredentialMiddleware(credential, {
+        remoteUrl: def.remoteUrl,
+        transport: def.transport,
+      }),
+      credential,
+    };
     emit(credential.state());
     return true;
   };

@@ -100,7 +100,12 @@ export async function serveWorkload(def: WorkloadDefinition, options: ServeOptio
     proxy = await startRunConfig(config, {
       logger,
       innerMiddlewares: credential
-        ? [createUpstreamCredentialMiddleware(credential)]
+        ? [
+            createUpstreamCredentialMiddleware(credential, {
+              remoteUrl: def.remoteUrl,
+              transport: def.transport,
+            }),
+          ]
         : lateAuth
           ? [lateAuth.middleware]
           : [],

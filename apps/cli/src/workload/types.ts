@@ -13,6 +13,8 @@ export type UpstreamAuthSpec =
     }
   | ({ readonly kind: 'oauth' } & OAuthSpec);
 
+export type DPoPFlag = 'auto' | 'always' | 'never';
+
 /** OAuth client settings of a workload (no secrets: a client secret lives in the token store or a file). */
 export interface OAuthSpec {
   /** `jwt_bearer`: RFC 7523 workload identity; `id_jag`: enterprise-managed authorization (SEP-990). */
@@ -23,6 +25,8 @@ export interface OAuthSpec {
   readonly clientSecretStored?: boolean | undefined;
   readonly scopes?: readonly string[] | undefined;
   readonly resourceParam: boolean;
+  /** DPoP (RFC 9449) for logins: `auto` when absent (both the AS and the remote support it), `always`, `never`. */
+  readonly dpop?: DPoPFlag | undefined;
   readonly scopeParamName?: string | undefined;
   readonly authorizeParams?: Readonly<Record<string, string>> | undefined;
   readonly callbackPort?: number | undefined;
