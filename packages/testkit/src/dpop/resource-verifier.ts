@@ -12,8 +12,11 @@ export interface DPoPResourceVerifierOptions {
   verifyAccessToken: (token: string) => Promise<JWTPayload>;
   /** The URL clients must name in `htu` (query and fragment are never part of it). */
   resourceUrl: string;
-  /** Require this server nonce in every proof; a proof without it gets `use_dpop_nonce`. Default: none. */
-  nonce?: string | undefined;
+  /**
+   * Require this server nonce in every proof (a function: the current one, so tests can rotate it);
+   * a proof without it gets `use_dpop_nonce`. Default: none.
+   */
+  nonce?: string | (() => string | undefined) | undefined;
   /** Accepted |now − iat|, in seconds. Default 300. */
   iatWindowSeconds?: number | undefined;
   /** Accepted proof algorithms. Default `['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']`. */
@@ -40,7 +43,7 @@ export interface DPoPResourceVerifier {
   readonly acceptedJtis: readonly string[];
   /** Every refusal, in order. */
   readonly failures: ReadonlyArray<Extract<DPoPCheckResult, { ok: false }>>;
-  /** The server nonce sent with `use_dpop_nonce` (and on every response by `respondDPoPFailure`). */
+  /** The current server nonce, sent with `use_dpop_nonce` by `respondDPoPFailure`. */
   readonly nonce: string | undefined;
 }
 
@@ -69,10 +72,14 @@ export function createDPoPResourceVerifier(options: DPoPResourceVerifierOptions)
     return f;
   };
 
+  const currentNonce = (): string | undefined =>
+    typeof options.nonce === 'function' ? options.nonce() : options.nonce;
   return {
     acceptedJtis,
     failures,
-    nonce: options.nonce,
+    get nonce() {
+      return currentNonce();
+    },
     async check(request) {
       const authorization = single(request.headers.authorization);
       const m = typeof authorization === 'string' ? /^DPoP\s+(\S+)$/i.exec(authorization) : null;
@@ -106,7 +113,8 @@ export function createDPoPResourceVerifier(options: DPoPResourceVerifierOptions)
       const ath = createHash('sha256').update(token, 'ascii').digest('base64url');
       if (payload['ath'] !== ath) return fail('invalid_dpop_proof', 'ath mismatch');
       const nonce = typeof payload['nonce'] === 'string' ? payload['nonce'] : undefined;
-      if (options.nonce !== undefined && nonce !== options.nonce)
+      const required = currentNonce();
+      if (required !== undefined && nonce !== required)
         return fail('use_dpop_nonce', 'the proof lacks the server nonce');
       if (seen.has(payload.jti)) return fail('invalid_dpop_proof', 'replayed jti');
       let claims: JWTPayload;
