@@ -5,7 +5,7 @@
  * returned requirement (client registrations are cached per issuer, so the new AS gets its own
  * registration and the old client id, secret and tokens are never sent to it).
  */
-import { type ClientIdentity, loadGrant } from './credentials.js';
+import { assertWorkloadName, type ClientIdentity, loadGrant } from './credentials.js';
 import {
   type DiscoveryOptions,
   httpContext,
@@ -15,7 +15,6 @@ import {
 import { OAuthClientErrorCode, ReauthenticationRequiredError } from './errors.js';
 import { sameIssuer } from './internal/url.js';
 import { findProtectedResource, type PrmAttempt } from './protected-resource.js';
-import { assertWorkloadName } from './credentials.js';
 import type { TokenStore } from './store/types.js';
 import { parseBearerChallenge } from './www-authenticate.js';
 

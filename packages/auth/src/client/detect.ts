@@ -189,11 +189,10 @@ export async function resolveRemoteAuth(
     attempts,
   );
   if (!prm) {
-    const schemes = parseWwwAuthenticate(wwwAuthenticate).map((c) => c.scheme);
-    if (!challenge && schemes.length > 0) {
+    if (!challenge && challengeSchemes.length > 0) {
       throw new OAuthClientError(
         OAuthClientErrorCode.UnsupportedChallenge,
-        `${url.href} asks for ${schemes.join(', ')} authentication and publishes no OAuth protected resource metadata; configure a static header or bearer token instead`,
+        `${url.href} asks for ${challengeSchemes.join(', ')} authentication and publishes no OAuth protected resource metadata; configure a static header or bearer token instead`,
         { cause: noProtectedResourceError(url.href, attempts) },
       );
     }
