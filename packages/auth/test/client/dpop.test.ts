@@ -9,6 +9,7 @@ import {
   isUseDPoPNonceChallenge,
   loginWithAuthorizationCode,
   loginWithClientCredentials,
+  loginWithDeviceCode,
   OAuthClientErrorCode,
   OAuthSession,
   type RemoteAuthRequirement,
@@ -358,6 +359,27 @@ describe('DPoP logins and sessions against the testkit IdP (oidc-provider)', () 
     // auto accepts the Bearer token the same AS issues.
     const { result } = await login(w, auth, 'auto-bearer', { fetch: stripProof, dropDpopJkt: true });
     expect(result.dpopBound).toBe(false);
+  });
+
+  it('device code: the polled token request carries the proof and the token is bound', async () => {
+    // The IdP asks clients to poll every 5 s; lowering the advertised interval keeps the test fast.
+    const fastPolling: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).startsWith(w.idp.deviceAuthorizationEndpoint) || res.status !== 200) return res;
+      const body = (await res.json()) as Record<string, unknown>;
+      return Response.json({ ...body, interval: 1 });
+    };
+    const result = await loginWithDeviceCode({
+      name: 'device',
+      store: w.store,
+      auth,
+      client: { clientId: w.idp.clients.cli.clientId },
+      fetch: fastPolling,
+      onDeviceCode: (info) => w.idp.approveDevice(info.userCode, { username: 'alice' }),
+    });
+    expect(result.dpopBound).toBe(true);
+    const grant = await peek(w.store, 'device');
+    expect(decodeJwt(grant.tokens!.accessToken).cnf).toEqual({ jkt: grant.dpop!.jkt });
   });
 
   it('client credentials: the login and its re-run at expiry are bound to one key', async () => {
