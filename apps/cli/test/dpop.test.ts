@@ -111,6 +111,7 @@ function authenticated(up: McpUpstream, from: number) {
 
 describe('bastion run against a remote that requires DPoP', () => {
   let url: string;
+  let nodpopUrl: string;
 
   it('presents the DPoP-bound token with a fresh, valid proof on every upstream request', async () => {
     url = await runWithLogin(remote.idp, ['run', remote.up.url, '--name', 'dpop']);
@@ -200,6 +201,7 @@ describe('bastion run against a remote that requires DPoP', () => {
       '--dpop',
       'never',
     ]);
+    nodpopUrl = local;
     const failures = remote.verifier.failures.length;
     await expect(echo(local, 'x')).rejects.toThrow();
     expect(remote.verifier.failures.slice(failures)[0]).toMatchObject({
@@ -210,6 +212,24 @@ describe('bastion run against a remote that requires DPoP', () => {
       readFileSync(join(sb.bastionHome, 'workloads', 'nodpop', 'workload.json'), 'utf8'),
     ) as { auth: { dpop?: string } };
     expect(def.auth.dpop).toBe('never');
+  });
+
+  it('bastion login --dpop auto switches the workload to a DPoP-bound token (the running proxy picks it up)', async () => {
+    const local = nodpopUrl;
+    let stderr = '';
+    const done = sb.run(['login', 'nodpop', '--no-browser', '--dpop', 'auto'], {
+      onStderr: (_c, all) => (stderr = all),
+    });
+    const [, authorize] = await waitForOutput(() => stderr, /^\s+(http:\/\/127\.0\.0\.1:\d+\/\S*auth\S*)$/m);
+    await remote.idp.authorize(authorize as string, { username: 'alice', deliver: true });
+    expect((await done).code).toBe(0);
+    const def = JSON.parse(
+      readFileSync(join(sb.bastionHome, 'workloads', 'nodpop', 'workload.json'), 'utf8'),
+    ) as { auth: { dpop?: string } };
+    expect(def.auth.dpop).toBe('auto');
+    const from = remote.up.requests.length;
+    expect(await echo(local, 'now bound')).toBe('now bound');
+    for (const r of authenticated(remote.up, from)) expect(r.headers.authorization).toMatch(/^DPoP /);
   });
 
   it('rejects an unknown --dpop mode before doing anything', async () => {
