@@ -57,7 +57,8 @@ export function createAuditMiddleware(options: AuditOptions = {}): AuditMiddlewa
     onDrop: resolved.onDrop,
   });
 
-  // Upstream status per exchange, reported by proxy-core's forwarder.
+  // Upstream status per exchange, reported by proxy-core's forwarder. The entry is removed once the
+  // event is built: dead entries of a WeakMap keyed by young objects make V8's scavenges slower.
   const upstreamStatus = new WeakMap<Exchange, number>();
   const onUpstreamFinish = (message: unknown) => {
     const m = message as UpstreamFinishMessage;
@@ -66,9 +67,11 @@ export function createAuditMiddleware(options: AuditOptions = {}): AuditMiddlewa
   if (resolved.enabled) channels.upstreamFinish.subscribe(onUpstreamFinish);
 
   const emit = (exchange: Exchange, snapshot: RequestSnapshot, ending: Ending) => {
+    const status = upstreamStatus.get(exchange);
+    upstreamStatus.delete(exchange);
     let event: AuditEvent;
     try {
-      event = buildEvent(exchange, snapshot, ending, resolved, upstreamStatus.get(exchange));
+      event = buildEvent(exchange, snapshot, ending, resolved, status);
     } catch (err) {
       // Never let auditing break a request; report through the request logger (no payloads).
       exchange.log.error(

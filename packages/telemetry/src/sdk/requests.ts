@@ -58,8 +58,18 @@ function hostPort(host: string | undefined): { address?: string; port?: number }
   return { address: m[1]!.slice(0, 256), ...(m[2] === undefined ? {} : { port: Number(m[2]) }) };
 }
 
+/** An exchange carrying the telemetry state of its request under a tracker's private symbol. */
+type WithState = Exchange & { [slot: symbol]: RequestState | undefined };
+
 export class RequestTracker {
-  readonly #states = new WeakMap<Exchange, RequestState>();
+  /**
+   * The state lives on the exchange itself, under a symbol private to this tracker (invisible to
+   * `JSON.stringify`, `Object.keys` and spreads of `notes`). Not a `WeakMap<Exchange, RequestState>`:
+   * V8's scavenger keeps WeakMap entries whose value refers to the key alive, so every request's
+   * exchange, body and state was promoted to the old generation — larger, longer young-GC pauses
+   * and regular full GCs under load, i.e. tail latency.
+   */
+  readonly #slot: symbol = Symbol('bastion.telemetry.request');
   /** Unfinished requests by request id, so derived side exchanges (`<id>.side`) find their parent. */
   readonly #active = new Map<string, RequestState>();
   readonly #deps: TrackerDeps;
@@ -74,7 +84,7 @@ export class RequestTracker {
 
   /** The state of `exchange`, or of the request it was derived from. */
   get(exchange: Exchange): RequestState | undefined {
-    const own = this.#states.get(exchange);
+    const own = (exchange as WithState)[this.#slot];
     if (own !== undefined) return own;
     if (exchange.notes.side === true && exchange.requestId.endsWith('.side')) {
       return this.#active.get(exchange.requestId.slice(0, -'.side'.length));
@@ -108,7 +118,7 @@ export class RequestTracker {
       toolError: false,
       finished: false,
     };
-    this.#states.set(exchange, state);
+    (exchange as WithState)[this.#slot] = state;
     this.#active.set(exchange.requestId, state);
     return state;
   }
