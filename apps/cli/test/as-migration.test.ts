@@ -32,7 +32,8 @@ interface MovingRemote {
   close(): Promise<void>;
 }
 
-async function startMovingRemote(): Promise<MovingRemote> {
+/** `openInitialize`: as the conformance scenario, `initialize` and notifications need no token (the start-up probe finds the remote open). */
+async function startMovingRemote(options: { openInitialize?: boolean } = {}): Promise<MovingRemote> {
   const as1 = await startTestIdp({ accessTokenTtlSeconds: 3600 });
   const as2 = await startTestIdp({ accessTokenTtlSeconds: 3600 });
   const jwks = new Map([as1, as2].map((idp) => [idp, createRemoteJWKSet(new URL(idp.jwksUri))]));
@@ -46,6 +47,11 @@ async function startMovingRemote(): Promise<MovingRemote> {
     authorizationServers: servers,
     wwwAuthenticate: `Bearer error="invalid_token", scope="mcp:tools", resource_metadata="http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp"`,
     requireAuth: async (req) => {
+      if (
+        options.openInitialize &&
+        (req.rpcMethod === 'initialize' || req.rpcMethod?.startsWith('notifications/'))
+      )
+        return true;
       const m = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''));
       if (!m?.[1]) return false;
       try {
@@ -93,6 +99,60 @@ beforeAll(() => {
 });
 afterAll(() => sb?.cleanup());
 
+/** `late`: the remote's initialize is open, so the first login happens at the first tool call's 401. */
+async function interactiveMove(remote: MovingRemote, name: string, late: boolean): Promise<void> {
+  let stderr = '';
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      BIN,
+      'run',
+      '--stdio',
+      remote.up.url,
+      '--name',
+      name,
+      '--no-browser',
+      '--callback-port',
+      String(await freePort()),
+    ],
+    env: sb.env as Record<string, string>,
+    stderr: 'pipe',
+  });
+  transport.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const client = new Client({ name: 'as-migration-test', version: '1.0.0' });
+  try {
+    const connected = client.connect(transport);
+    if (late) await connected;
+    const firstCall = late ? client.callTool(echo) : undefined;
+    const first = await nthAuthorizeUrl(() => stderr, 1);
+    expect(first.origin).toBe(remote.as1.issuer);
+    const as1Client = first.searchParams.get('client_id')!;
+    await remote.as1.authorize(first.href, { username: 'alice', deliver: true });
+    await connected;
+    expect(textOf(await (firstCall ?? client.callTool(echo)))).toBe('moved');
+
+    remote.move();
+    const call = client.callTool(echo);
+    const second = await nthAuthorizeUrl(() => stderr, 2);
+    expect(second.origin).toBe(remote.as2.issuer);
+    const as2Client = second.searchParams.get('client_id');
+    expect(as2Client).not.toBe(as1Client);
+    await remote.as2.authorize(second.href, { username: 'alice', deliver: true });
+    expect(textOf(await call)).toBe('moved');
+    expect(stderr).toContain(`now uses the authorization server ${remote.as2.issuer}`);
+    expect(remote.as2.hits.registration).toBe(1);
+    expect(JSON.stringify(remote.as2.requests)).not.toContain(as1Client);
+    expect(remote.clients.at(-1)).toBe(as2Client);
+    // Later calls use the AS2 token without another login.
+    expect(textOf(await client.callTool(echo))).toBe('moved');
+    expect([...stderr.matchAll(URL_LINE)]).toHaveLength(2);
+  } finally {
+    await client.close();
+  }
+}
+
 describe('interactive (--stdio)', () => {
   let remote: MovingRemote;
   beforeAll(async () => {
@@ -100,56 +160,19 @@ describe('interactive (--stdio)', () => {
   });
   afterAll(() => remote?.close());
 
-  it('logs in at the new AS with its own registration and retries the call once', async () => {
-    let stderr = '';
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: [
-        BIN,
-        'run',
-        '--stdio',
-        remote.up.url,
-        '--name',
-        'moving',
-        '--no-browser',
-        '--callback-port',
-        String(await freePort()),
-      ],
-      env: sb.env as Record<string, string>,
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const client = new Client({ name: 'as-migration-test', version: '1.0.0' });
-    try {
-      const connected = client.connect(transport);
-      const first = await nthAuthorizeUrl(() => stderr, 1);
-      expect(first.origin).toBe(remote.as1.issuer);
-      const as1Client = first.searchParams.get('client_id')!;
-      await remote.as1.authorize(first.href, { username: 'alice', deliver: true });
-      await connected;
-      expect(textOf(await client.callTool(echo))).toBe('moved');
+  it('logs in at the new AS with its own registration and retries the call once', () =>
+    interactiveMove(remote, 'moving', false));
+});
 
-      remote.move();
-      const call = client.callTool(echo);
-      const second = await nthAuthorizeUrl(() => stderr, 2);
-      expect(second.origin).toBe(remote.as2.issuer);
-      const as2Client = second.searchParams.get('client_id');
-      expect(as2Client).not.toBe(as1Client);
-      await remote.as2.authorize(second.href, { username: 'alice', deliver: true });
-      expect(textOf(await call)).toBe('moved');
-      expect(stderr).toContain(`now uses the authorization server ${remote.as2.issuer}`);
-      expect(remote.as2.hits.registration).toBe(1);
-      expect(JSON.stringify(remote.as2.requests)).not.toContain(as1Client);
-      expect(remote.clients.at(-1)).toBe(as2Client);
-      // Later calls use the AS2 token without another login.
-      expect(textOf(await client.callTool(echo))).toBe('moved');
-      expect([...stderr.matchAll(URL_LINE)]).toHaveLength(2);
-    } finally {
-      await client.close();
-    }
+describe('interactive, remote whose initialize is open (late 401, as the conformance scenario)', () => {
+  let remote: MovingRemote;
+  beforeAll(async () => {
+    remote = await startMovingRemote({ openInitialize: true });
   });
+  afterAll(() => remote?.close());
+
+  it('logs in from the first 401 at AS1, then at AS2 after the move', () =>
+    interactiveMove(remote, 'late-moving', true));
 });
 
 describe('detached', () => {
