@@ -133,6 +133,12 @@ describe('bastion run against a remote that requires DPoP', () => {
     // The key is a secret of the token store: the workload definition only says how to log in.
     const def = readFileSync(join(sb.bastionHome, 'workloads', 'dpop', 'workload.json'), 'utf8');
     expect(def).not.toMatch(/"d"|privateJwk|eyJ/);
+    // status names the binding, never the token or the key.
+    const human = await sb.run(['status', 'dpop']);
+    expect(human.stdout).toMatch(/Login:\s+authorization_code at \S+ · .*DPoP-bound token/);
+    const json = JSON.parse((await sb.run(['status', 'dpop', '--json'])).stdout);
+    expect(json.login).toMatchObject({ issuer: remote.idp.issuer, tokenBinding: 'dpop' });
+    expect(JSON.stringify(json) + human.stdout).not.toMatch(/eyJ|"d":/);
   });
 
   it('a proof the proxy sent cannot be replayed: the remote refuses it', async () => {

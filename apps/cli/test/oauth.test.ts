@@ -149,7 +149,16 @@ describe('bastion run against an OAuth-protected remote', () => {
     );
     expect(text).toBe('relogged');
     const s = await sb.run(['status', 'secure', '--json']);
-    expect(JSON.parse(s.stdout).status).toBe('running');
+    const view = JSON.parse(s.stdout);
+    expect(view.status).toBe('running');
+    expect(view.login).toMatchObject({
+      issuer: remote.idp.issuer,
+      grantType: 'authorization_code',
+      tokenBinding: 'bearer',
+      discovery: 'prm',
+    });
+    expect(Date.parse(view.login.expiresAt)).toBeGreaterThan(Date.now());
+    expect(s.stdout).not.toMatch(/eyJ/);
   });
 
   it('rm deletes the token entry, the state and the workload', async () => {

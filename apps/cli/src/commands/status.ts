@@ -1,4 +1,5 @@
 /** `bastion status <name>`. */
+import { formatLoginSummary, loginSummary } from '../auth/grant-summary.js';
 import { stdoutColors } from '../ui/color.js';
 import { type CommandLike, context, out } from './context.js';
 import { colorStatus, viewJson } from './list.js';
@@ -12,10 +13,11 @@ function uptime(startedAt: string | undefined): string | undefined {
 }
 
 export async function statusCommand(name: string, opts: { json?: boolean }, cmd: CommandLike): Promise<void> {
-  const { store } = context(cmd);
+  const { store, paths } = context(cmd);
   const v = store.view(name);
+  const login = await loginSummary(paths, name);
   if (opts.json) {
-    out(JSON.stringify(viewJson(v), null, 2));
+    out(JSON.stringify({ ...viewJson(v), login: login ?? null }, null, 2));
     return;
   }
   const c = stdoutColors();
@@ -27,6 +29,7 @@ export async function statusCommand(name: string, opts: { json?: boolean }, cmd:
     ['Remote', v.remoteUrl],
     ['Transport', v.transport],
     ['Auth', v.auth],
+    ['Login', login && formatLoginSummary(login)],
     ['PID', v.pid?.toString()],
     ['Uptime', uptime(v.startedAt)],
     ['Log', v.logFile],

@@ -26,6 +26,8 @@ export interface StoredGrantInfo {
   discovery: 'prm' | 'legacy-metadata' | 'legacy-default-endpoints';
   /** False after `invalid_grant` (tokens dropped) until the next login. */
   hasTokens: boolean;
+  /** `dpop` when the tokens are DPoP-bound (RFC 9449), `bearer` otherwise; undefined without tokens. */
+  tokenBinding: 'bearer' | 'dpop' | undefined;
   hasRefreshToken: boolean;
   expiresAt: number | undefined;
   updatedAt: number;
@@ -50,6 +52,12 @@ export async function getStoredGrantInfo(
     scopes: grant.grantedScopes ?? grant.scopes,
     discovery: grant.discovery ?? 'prm',
     hasTokens: grant.tokens !== undefined,
+    tokenBinding:
+      grant.tokens === undefined
+        ? undefined
+        : grant.tokens.tokenType.toLowerCase() === 'dpop'
+          ? 'dpop'
+          : 'bearer',
     hasRefreshToken: grant.tokens?.refreshToken !== undefined,
     expiresAt: grant.tokens?.expiresAt,
     updatedAt: grant.updatedAt,
