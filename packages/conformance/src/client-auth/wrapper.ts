@@ -4,8 +4,10 @@
  * with the MCP SDK client on the other end of the stdio bridge. It lists tools, calls the first one,
  * and exits 0 on success, 1 on any failure — what the suite expects of a client command.
  *
- * Invoked by the suite as `<node> dist/client-wrapper.js <server-url>` with `MCP_CONFORMANCE_SCENARIO`
- * and, for some scenarios, `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials). The bastion
+ * Invoked by the suite as `<node> dist/client-wrapper.js <server-url>` with `MCP_CONFORMANCE_SCENARIO`,
+ * `MCP_CONFORMANCE_PROTOCOL_VERSION` (the revision its server speaks: session-era versions get the SDK
+ * client, 2026-07-28 a stateless one, see modern-client.ts) and, for some scenarios,
+ * `MCP_CONFORMANCE_CONTEXT` (pre-registered client credentials). The bastion
  * binary is `BASTION_CLI_BIN` (default: the workspace's `apps/cli/dist/main.js`). Logins complete
  * without a browser through the CLI's test-only `BASTION_TEST_AUTO_AUTHORIZE=1` switch: the suite's
  * authorization server approves every request by redirecting straight to the callback.
@@ -17,6 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { LEGACY_PROTOCOL_VERSIONS, listAndCallFirstTool, ModernStdioClient } from './modern-client.js';
 
 interface ScenarioContext {
   client_id?: string;
@@ -126,13 +129,32 @@ async function main(): Promise<number> {
     BASTION_TEST_AUTO_AUTHORIZE: '1',
     NODE_OPTIONS: '',
   });
-  const client = new Client({ name: 'bastion-conformance-client', version: '1.0.0' });
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [bin, ...bastionArgs(serverUrl, scenario, context, await freePort())],
-    env,
-    stderr: 'inherit',
-  });
+  const args = [bin, ...bastionArgs(serverUrl, scenario, context, await freePort())];
+  const clientInfo = { name: 'bastion-conformance-client', version: '1.0.0' };
+  // The suite names the revision its server speaks. Session-era revisions: the SDK client. Anything
+  // newer (2026-07-28): the SDK 1.32 has no stateless client, so a hand-written one (modern-client.ts).
+  const protocolVersion = process.env.MCP_CONFORMANCE_PROTOCOL_VERSION ?? '2025-11-25';
+  if (!LEGACY_PROTOCOL_VERSIONS.has(protocolVersion)) {
+    const modern = new ModernStdioClient({
+      command: process.execPath,
+      args,
+      env,
+      protocolVersion,
+      clientInfo,
+    });
+    try {
+      await listAndCallFirstTool(modern);
+      return 0;
+    } catch (err) {
+      process.stderr.write(`client-wrapper: ${(err as Error).message}\n`);
+      return 1;
+    } finally {
+      await modern.close().catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  const client = new Client(clientInfo);
+  const transport = new StdioClientTransport({ command: process.execPath, args, env, stderr: 'inherit' });
   try {
     await client.connect(transport);
     const { tools } = await client.listTools();
