@@ -183,6 +183,27 @@ describe('file sink batching', () => {
     expect(ids).toEqual(range(total));
   });
 
+  it('writes the same whole lines, in order, with syncWrites false (thread-pool writes)', async () => {
+    const file = path.join(dir, 'async-writes.jsonl');
+    const sink = createFileSink({ path: file, syncWrites: false, maxBytes: 2048, maxFiles: 20 });
+    const lineBytes = Buffer.byteLength(`${JSON.stringify(event(0))}\n`);
+    const total = Math.ceil((2048 * 2) / lineBytes);
+    await sink.write(range(10).map(event));
+    await sink.write(range(total - 10, 10).map(event)); // crosses maxBytes: split and rotated
+    await sink.close?.();
+    const files = [
+      ...range(20, 1)
+        .reverse()
+        .map((n) => `${file}.${n}`),
+      file,
+    ].filter((f) => fs.existsSync(f));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(files.flatMap((f) => requestIds(f))).toEqual(range(total));
+    expect(() => createFileSink({ path: file, syncWrites: 'yes' as unknown as boolean })).toThrow(
+      /"syncWrites" must be a boolean/,
+    );
+  });
+
   it('defaults to a short interval and validates flushIntervalMs', () => {
     const sink = createFileSink({ path: path.join(dir, 'defaults.jsonl') });
     expect(sink.flushIntervalMs).toBe(DEFAULT_FILE_FLUSH_INTERVAL_MS);

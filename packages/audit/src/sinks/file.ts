@@ -5,8 +5,9 @@
  *
  * Events are written in batches: the queue in front of the sink gathers them for `flushIntervalMs`
  * (default 5 ms) and the whole batch goes out in one `write` (one system call instead of one per
- * request). The price is durability: an event reaches the OS up to `flushIntervalMs` after its
- * request ended, so a crash (SIGKILL, OOM) can lose that window; a graceful close writes everything.
+ * request), synchronously by default (`syncWrites`). The price is durability: an event reaches the OS
+ * up to `flushIntervalMs` after its request ended, so a crash (SIGKILL, OOM) can lose that window; a
+ * graceful close writes everything.
  */
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -38,6 +39,14 @@ export interface FileSinkOptions {
    * after every I/O phase of the event loop (one write per request or so under load). At most 1000.
    */
   flushIntervalMs?: number | undefined;
+  /**
+   * Write each batch with a synchronous `write(2)` on the event loop (default `true`): an append of a
+   * few KiB to the page cache takes microseconds, while a thread-pool write costs a hand-off to another
+   * thread and back, which on a busy machine can cost the event loop its CPU slot. Set `false` for a
+   * file system whose writes can stall (NFS and other network mounts): writes then go through libuv's
+   * thread pool and never block the event loop.
+   */
+  syncWrites?: boolean | undefined;
 }
 
 /** Default gathering interval of the file sink, ms. */
@@ -78,6 +87,8 @@ export function createFileSink(options: FileSinkOptions): FileSink {
   if (!Number.isSafeInteger(flushIntervalMs) || flushIntervalMs < 0 || flushIntervalMs > 1000) {
     throw new TypeError('"flushIntervalMs" must be an integer between 0 and 1000');
   }
+  const syncWrites = options.syncWrites ?? true;
+  if (typeof syncWrites !== 'boolean') throw new TypeError('"syncWrites" must be a boolean');
   const mode = options.mode ?? 0o600;
   const name = options.name ?? 'file';
   const path = options.path;
@@ -113,8 +124,9 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     if (fd === undefined) fd = openSync(path, mode, name);
     let offset = 0;
     while (offset < buf.length) {
-      const { bytesWritten } = await write(fd, buf, offset, buf.length - offset, null);
-      offset += bytesWritten;
+      offset += syncWrites
+        ? fs.writeSync(fd, buf, offset, buf.length - offset, null)
+        : (await write(fd, buf, offset, buf.length - offset, null)).bytesWritten;
     }
     size += buf.length;
   }

@@ -147,6 +147,7 @@ export async function buildChain(config: RunConfig, deps: ChainDeps): Promise<Ch
                       maxBytes: s.maxBytes,
                       maxFiles: s.maxFiles,
                       flushIntervalMs: s.flushIntervalMs,
+                      syncWrites: s.syncWrites,
                     }
                   : s,
               ),

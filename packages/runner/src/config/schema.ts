@@ -189,6 +189,8 @@ const auditSinkSchema = z.discriminatedUnion('type', [
     maxFiles: z.number().int().min(1).max(100).default(5),
     /** How long events are gathered before one write, ms (audit's default, 5, when absent). */
     flushIntervalMs: z.number().int().min(0).max(1000).optional(),
+    /** `false` writes through the thread pool (network file systems); audit's default is `true`. */
+    syncWrites: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('otel') }),
 ]);
