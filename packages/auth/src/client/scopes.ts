@@ -33,6 +33,30 @@ export function stepUpScopes(
   return [...new Set([...(current ?? []), ...challenge.scope])];
 }
 
+/** The OpenID Connect / SEP-2207 scope that asks the authorization server for a refresh token. */
+export const OFFLINE_ACCESS = 'offline_access';
+
+/**
+ * The scopes of a grant that should yield a refresh token (authorization code, device code): bastion
+ * runs unattended, so it asks for `offline_access` wherever the authorization server lists it in
+ * `scopes_supported` (SEP-2207), and never where it does not. An `offline_access` the user put in the
+ * explicit scopes (`explicit`) is kept even when unlisted (`scopes_supported` is optional metadata).
+ * An absent scope list stays absent: asking for `offline_access` alone would replace the server's
+ * default scopes.
+ */
+export function withOfflineAccess(
+  scopes: readonly string[] | undefined,
+  asScopesSupported: readonly string[] | undefined,
+  explicit = false,
+): string[] | undefined {
+  if (!scopes || scopes.length === 0) return scopes ? [...scopes] : undefined;
+  const listed = asScopesSupported?.includes(OFFLINE_ACCESS) === true;
+  if (listed) return scopes.includes(OFFLINE_ACCESS) ? [...scopes] : [...scopes, OFFLINE_ACCESS];
+  if (explicit) return [...scopes];
+  const rest = scopes.filter((s) => s !== OFFLINE_ACCESS);
+  return rest.length > 0 ? rest : undefined;
+}
+
 export function splitScope(scope: string | undefined): string[] | undefined {
   const list = scope?.split(/\s+/).filter((s) => s !== '');
   return list && list.length > 0 ? list : undefined;
