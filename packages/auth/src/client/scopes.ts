@@ -52,9 +52,13 @@ export function withOfflineAccess(
   if (!scopes || scopes.length === 0) return scopes ? [...scopes] : undefined;
   const listed = asScopesSupported?.includes(OFFLINE_ACCESS) === true;
   if (listed) return scopes.includes(OFFLINE_ACCESS) ? [...scopes] : [...scopes, OFFLINE_ACCESS];
-  if (explicit) return [...scopes];
-  const rest = scopes.filter((s) => s !== OFFLINE_ACCESS);
-  return rest.length > 0 ? rest : undefined;
+  return explicit ? [...scopes] : withoutOfflineAccess(scopes);
+}
+
+/** `scopes` without `offline_access` (`undefined` when nothing else is left). */
+export function withoutOfflineAccess(scopes: readonly string[] | undefined): string[] | undefined {
+  const rest = scopes?.filter((s) => s !== OFFLINE_ACCESS);
+  return rest && rest.length > 0 ? rest : undefined;
 }
 
 export function splitScope(scope: string | undefined): string[] | undefined {

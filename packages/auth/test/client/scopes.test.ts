@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { selectScopes } from '@bastion-mcp/auth/client';
-import { OFFLINE_ACCESS, withOfflineAccess } from '../../src/client/scopes.js';
+import { OFFLINE_ACCESS, withOfflineAccess, withoutOfflineAccess } from '../../src/client/scopes.js';
 
 describe('selectScopes', () => {
   it('prefers explicit scopes, then the challenge, then the PRM scopes_supported', () => {
@@ -46,5 +46,13 @@ describe('withOfflineAccess (SEP-2207)', () => {
     const scopes = ['a'];
     withOfflineAccess(scopes, listed);
     expect(scopes).toEqual(['a']);
+  });
+});
+
+describe('withoutOfflineAccess', () => {
+  it('drops offline_access and collapses an empty remainder to undefined', () => {
+    expect(withoutOfflineAccess(['a', 'offline_access', 'b'])).toEqual(['a', 'b']);
+    expect(withoutOfflineAccess(['offline_access'])).toBeUndefined();
+    expect(withoutOfflineAccess(undefined)).toBeUndefined();
   });
 });
