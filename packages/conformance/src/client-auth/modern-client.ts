@@ -24,6 +24,8 @@ export interface ModernStdioOptions {
   /** The protocol version every request names in `_meta`. */
   protocolVersion: string;
   clientInfo: { name: string; version: string };
+  /** `clientCapabilities` of every request. Default `{}` (the wrapper answers no server input). */
+  capabilities?: Record<string, unknown> | undefined;
 }
 
 interface Response {
@@ -47,6 +49,8 @@ export class ModernStdioClient {
       env: options.env,
       stdio: ['pipe', 'pipe', 'inherit'],
     });
+    // EPIPE after bastion exited: the exit handler below already failed what was pending.
+    this.#child.stdin.on('error', () => {});
     createInterface({ input: this.#child.stdout }).on('line', (line) => this.#onLine(line));
     this.#exited = new Promise((resolve) => {
       const end = (why: string) => {
@@ -84,7 +88,7 @@ export class ModernStdioClient {
     const answer = new Promise<Response>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     const _meta = {
       'io.modelcontextprotocol/protocolVersion': this.#options.protocolVersion,
-      'io.modelcontextprotocol/clientCapabilities': {},
+      'io.modelcontextprotocol/clientCapabilities': this.#options.capabilities ?? {},
       'io.modelcontextprotocol/clientInfo': this.#options.clientInfo,
     };
     this.#child.stdin.write(
