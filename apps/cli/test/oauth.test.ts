@@ -58,7 +58,7 @@ describe('bastion run against an OAuth-protected remote', () => {
     ]);
     expect(result.code).toBe(0);
     const q = authorizeUrl.searchParams;
-    expect(q.get('scope')).toBe('mcp:tools');
+    expect(q.get('scope')).toBe('mcp:tools offline_access'); // the IdP lists offline_access (SEP-2207)
     expect(q.get('code_challenge_method')).toBe('S256');
     expect(q.get('code_challenge')).toMatch(/^[\w-]{43}$/);
     expect(q.get('resource')).toBe(remote.up.url);

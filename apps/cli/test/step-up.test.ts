@@ -140,10 +140,14 @@ describe('step-up on 403 insufficient_scope, interactive (--stdio)', () => {
   it('logs in again inline with the union of scopes (prompt on stderr) and retries the call once', async () => {
     const { client, stderr, first } = await stdioSession(remote, 'stepup');
     try {
-      expect(first.searchParams.get('scope')).toBe('mcp:tools');
+      expect(first.searchParams.get('scope')).toBe('mcp:tools offline_access');
       const call = client.callTool(addArgs);
       const second = await nthAuthorizeUrl(stderr, 2);
-      expect(second.searchParams.get('scope')?.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
+      expect(second.searchParams.get('scope')?.split(' ').sort()).toEqual([
+        'mcp:admin',
+        'mcp:tools',
+        'offline_access',
+      ]);
       await remote.idp.authorize(second.href, { username: 'alice', deliver: true });
       const r = await call;
       expect(textOf(r)).toBe('5');
@@ -237,7 +241,11 @@ describe('step-up while detached', () => {
     const login = await withLogin(['login', 'detached', '--no-browser']);
     expect(login.result.code).toBe(0);
     expect(login.result.stderr).toContain('The running proxy of detached picked up the new login.');
-    expect(login.url.searchParams.get('scope')?.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
+    expect(login.url.searchParams.get('scope')?.split(' ').sort()).toEqual([
+      'mcp:admin',
+      'mcp:tools',
+      'offline_access',
+    ]);
     // the running proxy re-read the login (SIGUSR2): the tool works now
     await waitForOutput(
       () => readFileSync(join(sb.bastionHome, 'workloads', 'detached', 'state.json'), 'utf8'),
@@ -320,7 +328,7 @@ describe('401 from a remote that start-up detection found open', () => {
       expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'open' } }))).toBe('open');
       const call = client.callTool(addArgs);
       const url = await nthAuthorizeUrl(() => stderr, 1);
-      expect(url.searchParams.get('scope')).toBe('mcp:tools');
+      expect(url.searchParams.get('scope')).toBe('mcp:tools offline_access');
       await remote.idp.authorize(url.href, { username: 'alice', deliver: true });
       expect(textOf(await call)).toBe('5');
       expect(remote.toolScopes).toEqual(['mcp:tools']);

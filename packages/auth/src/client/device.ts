@@ -35,7 +35,7 @@ export interface DeviceCodeLoginOptions extends LoginOptions {
  */
 export async function loginWithDeviceCode(options: DeviceCodeLoginOptions): Promise<LoginResult> {
   if (typeof options?.onDeviceCode !== 'function') throw new TypeError('"onDeviceCode" must be a function');
-  const plan = planLogin(options);
+  const plan = planLogin(options, { offlineAccess: true });
   if (typeof plan.as.device_authorization_endpoint !== 'string') {
     throw new OAuthClientError(
       OAuthClientErrorCode.UnsupportedGrant,

@@ -13,7 +13,7 @@ import type { RemoteAuthRequirement } from './detect.js';
 import { type DPoPMode, validateDPoPMode } from './dpop.js';
 import type { FetchLike } from './internal/http.js';
 import { canonicalResourceUri, parseHttpUrl } from './internal/url.js';
-import { selectScopes, splitScope } from './scopes.js';
+import { selectScopes, splitScope, withOfflineAccess, withoutOfflineAccess } from './scopes.js';
 import type { TokenStore } from './store/types.js';
 import type { StoredTokens } from './credentials.js';
 
@@ -77,7 +77,11 @@ export interface LoginPlan {
   allowInsecureHttp: boolean;
 }
 
-export function planLogin(options: LoginOptions): LoginPlan {
+/**
+ * `offlineAccess`: the grant yields refresh tokens (authorization code, device code), so the plan asks
+ * for `offline_access` where the authorization server lists it (SEP-2207; see `withOfflineAccess`).
+ */
+export function planLogin(options: LoginOptions, grant: { offlineAccess?: boolean } = {}): LoginPlan {
   if (!options || typeof options !== 'object') throw new TypeError('login options must be an object');
   assertWorkloadName(options.name);
   if (!options.store || typeof options.store.withLock !== 'function')
@@ -100,14 +104,21 @@ export function planLogin(options: LoginOptions): LoginPlan {
     options.resourceParam === false
       ? undefined
       : (options.resource ?? options.auth.resource ?? canonicalResourceUri(options.auth.serverUrl));
+  const scopes = selectScopes(
+    options.scopes,
+    options.auth.challenge?.scope,
+    options.auth.resourceMetadata.scopes_supported,
+  );
   return {
     name: options.name,
     as: options.auth.authorizationServer,
-    scopes: selectScopes(
-      options.scopes,
-      options.auth.challenge?.scope,
-      options.auth.resourceMetadata.scopes_supported,
-    ),
+    scopes: grant.offlineAccess
+      ? withOfflineAccess(
+          scopes,
+          options.auth.authorizationServer.scopes_supported,
+          (options.scopes?.length ?? 0) > 0,
+        )
+      : scopes,
     resource,
     fetch: options.fetch ?? fetch,
     requestTimeoutMs,
@@ -145,7 +156,9 @@ export async function persistLogin(
     authorizationServer: plan.as,
     client,
     resource,
-    scopes: plan.scopes,
+    // What the resource needs, without the grant-level offline_access: a later login (step-up, another
+    // authorization server) decides that one again from its own server's metadata.
+    scopes: withoutOfflineAccess(plan.scopes),
     grantedScopes: granted,
     tokens,
     resourceMetadataUrl: options.auth.resourceMetadataUrl,

@@ -83,7 +83,7 @@ export async function loginWithAuthorizationCode(
   options: AuthorizationCodeLoginOptions,
 ): Promise<LoginResult> {
   const loginTimeoutMs = validate(options);
-  const plan = planLogin(options);
+  const plan = planLogin(options, { offlineAccess: true });
   assertS256(plan.as);
   if (typeof plan.as.authorization_endpoint !== 'string') {
     throw new OAuthClientError(

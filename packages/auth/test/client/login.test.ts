@@ -49,7 +49,7 @@ describe('authorization code + PKCE against the testkit IdP', () => {
     });
     expect(w.idp.hits.registration).toBe(1);
     expect(new URL(urls[0]!).searchParams.get('resource')).toBe(w.resource);
-    expect(new URL(urls[0]!).searchParams.get('scope')).toBe('mcp:tools'); // from the challenge
+    expect(new URL(urls[0]!).searchParams.get('scope')).toBe('mcp:tools offline_access'); // from the challenge, + offline_access (listed by the IdP)
     const codeRequest = w.idp.requests.find((r) => r.grantType === 'authorization_code');
     expect(codeRequest?.params['resource']).toBe(w.resource);
     expect(codeRequest?.params['code_verifier']).toMatch(/^[A-Za-z0-9_-]{43,128}$/);
