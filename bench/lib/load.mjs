@@ -73,6 +73,8 @@ export async function runLoad(o) {
     rps: (latencies.length / elapsed) * 1000,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    /** Every measured latency, ms, sorted (for pooling rounds: bench/latency.mjs). */
+    latencies,
   };
 }
 
