@@ -141,10 +141,18 @@ function tapStream(
     return;
   }
   const reader = kind === 'sse' ? new SseDataReader(options.maxInspectBytes) : undefined;
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let seen = 0;
-  const onData = (chunk: Buffer | string): void => {
+  let bytes = true;
+  const onData = (chunk: unknown): void => {
     onStart();
+    if (!bytes) return;
+    if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+      // An object-mode body (a custom layer's): nothing to read; the outcome comes from the status.
+      bytes = false;
+      chunks.length = 0;
+      return;
+    }
     if (reader) {
       if (facts.answer !== undefined) return;
       for (const data of reader.push(chunk)) {
@@ -160,7 +168,7 @@ function tapStream(
   };
   const onEnd = (): void => {
     cleanup();
-    if (kind === 'json') {
+    if (kind === 'json' && bytes) {
       if (seen > options.maxInspectBytes) facts.uninspectedBytes = seen;
       else facts.answer = parseAnswer(Buffer.concat(chunks, seen).toString('utf8'), options.rpcId);
     }

@@ -25,7 +25,7 @@ export class SseDataReader {
   }
 
   /** Feed a chunk; returns the data of every event it completed. */
-  push(chunk: Buffer | string): string[] {
+  push(chunk: Uint8Array | string): string[] {
     let text = typeof chunk === 'string' ? chunk : this.#decoder.write(chunk);
     if (this.#start && text.length > 0) {
       this.#start = false;

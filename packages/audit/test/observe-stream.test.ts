@@ -164,6 +164,23 @@ describe('audit on raw stream answers', () => {
     expect(await events()).toHaveLength(1);
   });
 
+  it('passes an object-mode body on untouched and records the outcome from the status', async () => {
+    const { audit, events } = setup();
+    const objects = [{ a: 1 }, { b: 2 }];
+    const res = await run([audit], makeExchange({ rpc: call(7) }), async () => ({
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: { type: 'stream', stream: Readable.from(objects) },
+    }));
+    if (res.body.type !== 'stream') throw new Error('expected the stream');
+    const seen: unknown[] = [];
+    for await (const o of res.body.stream) seen.push(o);
+    expect(seen).toEqual(objects);
+    const [e] = await events();
+    expect(e).toMatchObject({ outcome: 'success', status: 200 });
+    expect(e?.streamIncomplete).toBeUndefined();
+  });
+
   it('records an already destroyed stream as incomplete at once', async () => {
     const { audit, events } = setup();
     const upstream = new PassThrough();
