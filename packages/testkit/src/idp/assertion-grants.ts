@@ -21,6 +21,7 @@ import {
   SignJWT,
 } from 'jose';
 import type { errors as OidcErrors, TokenEndpointGrantContext } from 'oidc-provider';
+import { issueResourceToken } from './resource-token.js';
 import type { IdpState, ResourceConfig } from './state.js';
 import { ID_TOKEN_TYPE, validateIssuedToken } from './token-exchange.js';
 
@@ -67,7 +68,7 @@ export class AssertionGrants {
   /** The JWT-bearer grant handler. */
   jwtBearerHandler(state: IdpState, errors: typeof OidcErrors): Handler {
     return async (ctx) => {
-      const { provider, client } = ctx.oidc;
+      const { client } = ctx.oidc;
       const params = ctx.oidc.params as Params;
       const assertion = single(params['assertion']);
       if (!assertion) throw new errors.InvalidRequest('missing required parameter(s) (assertion)');
@@ -113,30 +114,18 @@ export class AssertionGrants {
       const target = state.resources.get(resourceId);
       if (!target) throw new errors.InvalidTarget('unknown resource');
       const scopes = grantScopes(errors, target, single(params['scope']), ceiling);
-      const grant = new provider.Grant({ accountId: payload.sub as string, clientId: client.clientId });
-      grant.addResourceScope(target.identifier, scopes.join(' '));
-      const grantId = await grant.save();
-      const token = new provider.AccessToken({
+      const issued = await issueResourceToken(state, ctx.oidc, {
         accountId: payload.sub as string,
-        client,
-        grantId,
         gty: JWT_BEARER_GRANT,
-        scope: scopes.join(' ') || undefined,
+        target,
+        scopes,
+        claims: { assertion_iss: payload.iss },
       });
-      token.resourceServer = new provider.ResourceServer(target.identifier, {
-        audience: target.identifier,
-        scope: target.scopes.join(' '),
-        accessTokenTTL: target.ttlSeconds ?? state.accessTokenTtlSeconds,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256', kid: state.keys.current.kid } },
-      });
-      state.tokenExtras.set(token, { claims: { assertion_iss: payload.iss } });
-      const value = await token.save();
       ctx.body = {
-        access_token: value,
+        access_token: issued.value,
         token_type: 'Bearer',
-        expires_in: token.expiration,
-        ...(token.scope ? { scope: token.scope } : {}),
+        expires_in: issued.expiresIn,
+        ...(issued.scope ? { scope: issued.scope } : {}),
       };
     };
   }

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { errors as OidcErrors, Provider, TokenEndpointGrantContext } from 'oidc-provider';
 import { TOKEN_EXCHANGE_GRANT } from './clients.js';
+import { issueResourceToken } from './resource-token.js';
 import type { ResourceConfig, IdpState } from './state.js';
 
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -164,36 +165,22 @@ export function tokenExchangeHandler(state: IdpState, errors: typeof OidcErrors)
       scopes = (subject.scope ?? '').split(' ').filter((s) => allowed.has(s));
     }
 
-    const grant = new provider.Grant({ accountId: subject.sub, clientId: client.clientId });
-    grant.addResourceScope(target.identifier, scopes.join(' '));
-    const grantId = await grant.save();
-    const token = new provider.AccessToken({
+    const issued = await issueResourceToken(state, ctx.oidc, {
       accountId: subject.sub,
-      client,
-      grantId,
       gty: TOKEN_EXCHANGE_GRANT,
-      scope: scopes.join(' ') || undefined,
-    });
-    token.resourceServer = new provider.ResourceServer(target.identifier, {
-      audience: target.identifier,
-      scope: target.scopes.join(' '),
-      accessTokenTTL: target.ttlSeconds ?? state.accessTokenTtlSeconds,
-      accessTokenFormat: 'jwt',
-      jwt: { sign: { alg: 'RS256', kid: state.keys.current.kid } },
-    });
-    state.tokenExtras.set(token, {
+      target,
+      scopes,
       claims: {
         ...subject.claims,
         act: subject.act ? { sub: actorSub, act: subject.act } : { sub: actorSub },
       },
     });
-    const value = await token.save();
     ctx.body = {
-      access_token: value,
+      access_token: issued.value,
       issued_token_type: requestedType,
       token_type: 'Bearer',
-      expires_in: token.expiration,
-      ...(token.scope ? { scope: token.scope } : {}),
+      expires_in: issued.expiresIn,
+      ...(issued.scope ? { scope: issued.scope } : {}),
     };
   };
 }
