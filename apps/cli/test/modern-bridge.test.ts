@@ -12,7 +12,8 @@ import {
   type IncomingMessage as BridgeMessage,
   type ModernBridge,
 } from '../src/serve/modern-bridge.js';
-import { encodeHeaderValue, modernVersionOf, needsBase64 } from '../src/serve/modern-wire.js';
+import { encodeMcpHeaderValue, mcpHeaderNeedsBase64 } from '@bastion-mcp/proxy-core';
+import { modernVersionOf } from '../src/serve/modern-wire.js';
 import { toolParamHeaders } from '../src/serve/param-headers.js';
 
 const VERSION = '2026-07-28';
@@ -108,11 +109,11 @@ describe('modern wire helpers', () => {
   });
 
   it('base64-encodes exactly the values a header cannot carry as they are', () => {
-    expect(encodeHeaderValue('us west 1')).toBe('us west 1');
-    expect(encodeHeaderValue('my-hyphenated-tool')).toBe('my-hyphenated-tool');
+    expect(encodeMcpHeaderValue('us west 1')).toBe('us west 1');
+    expect(encodeMcpHeaderValue('my-hyphenated-tool')).toBe('my-hyphenated-tool');
     for (const v of ['météo', ' padded', 'trailing ', '\tindented', 'line1\nline2', '=?base64?SGVsbG8=?=']) {
-      expect(needsBase64(v)).toBe(true);
-      const m = /^=\?base64\?(.*)\?=$/.exec(encodeHeaderValue(v));
+      expect(mcpHeaderNeedsBase64(v)).toBe(true);
+      const m = /^=\?base64\?(.*)\?=$/.exec(encodeMcpHeaderValue(v));
       expect(Buffer.from(m?.[1] ?? '', 'base64').toString('utf8')).toBe(v);
     }
   });

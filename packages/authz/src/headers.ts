@@ -3,7 +3,7 @@
  * headers. Authz decides on the body, so it must make sure the headers (which an upstream or an
  * intermediary may route on) say the same thing.
  */
-import type { Exchange, JsonRpcMessage } from '@bastion-mcp/proxy-core';
+import { decodeMcpHeaderValue, type Exchange, type JsonRpcMessage } from '@bastion-mcp/proxy-core';
 import { headerMismatchError } from './errors.js';
 
 /** The first revision that mirrors method and name into headers. */
@@ -46,17 +46,6 @@ export function isModernRevision(version: string | undefined): boolean {
   return version !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= MODERN_REVISION;
 }
 
-const SENTINEL = /^=\?base64\?([^?]*)\?=$/;
-
-/** Decode an `Mcp-Name` value (`=?base64?…?=` carries non-ASCII names); `undefined` when malformed. */
-export function decodeHeaderValue(value: string): string | undefined {
-  const m = SENTINEL.exec(value);
-  if (!m) return value;
-  const b64 = m[1] ?? '';
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
-  return Buffer.from(b64, 'base64').toString('utf8');
-}
-
 /**
  * Throw a 400 (`-32020`) when `Mcp-Method` / `Mcp-Name` disagree with the body. When the request is
  * of a revision that requires them, missing headers are rejected too.
@@ -78,5 +67,5 @@ export function checkMirroredHeaders(exchange: Exchange, message: JsonRpcMessage
     return;
   }
   const bodyValue = message.params?.[field];
-  if (decodeHeaderValue(raw) !== bodyValue) throw headerMismatchError('Mcp-Name', false);
+  if (decodeMcpHeaderValue(raw) !== bodyValue) throw headerMismatchError('Mcp-Name', false);
 }

@@ -11,7 +11,7 @@ export type { ActionId, EntityModelOptions, PrincipalPart, Target, ToolAnnotatio
 export { MAX_DEPTH, prefixedAttributes, toCedarValue } from './values.js';
 export { filterListMessage, listKindOfResult } from './list-filter.js';
 export type { ListFilterContext, ListFilterResult, ListItemKind } from './list-filter.js';
-export { checkMirroredHeaders, decodeHeaderValue, isModernRevision, MODERN_REVISION } from './headers.js';
+export { checkMirroredHeaders, isModernRevision, MODERN_REVISION } from './headers.js';
 export { classify, PASS_METHODS, REMOVED_IN_MODERN } from './methods.js';
 export type { MethodClass } from './methods.js';
 export {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ProxyHttpError } from '@bastion-mcp/proxy-core';
 import { AuthzErrorCode } from '../src/errors.js';
-import { checkMirroredHeaders, decodeHeaderValue, isModernRevision } from '../src/headers.js';
+import { checkMirroredHeaders, isModernRevision } from '../src/headers.js';
 import { call, makeExchange } from './helpers.js';
 
 function mismatch(fn: () => void): ProxyHttpError {
@@ -82,13 +82,7 @@ describe('checkMirroredHeaders', () => {
   });
 });
 
-describe('decodeHeaderValue / isModernRevision', () => {
-  it('decodes the base64 sentinel and refuses malformed base64', () => {
-    expect(decodeHeaderValue('plain')).toBe('plain');
-    expect(decodeHeaderValue('=?base64?bcOpdMOpbw==?=')).toBe('météo');
-    expect(decodeHeaderValue('=?base64?not base64!?=')).toBeUndefined();
-  });
-
+describe('isModernRevision', () => {
   it('treats 2026-07-28 and later dated revisions as modern', () => {
     expect(isModernRevision('2026-07-28')).toBe(true);
     expect(isModernRevision('2027-01-01')).toBe(true);

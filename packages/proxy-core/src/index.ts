@@ -57,5 +57,6 @@ export type {
   UpstreamFinishMessage,
   UpstreamStartMessage,
 } from './diagnostics.js';
+export { decodeMcpHeaderValue, encodeMcpHeaderValue, mcpHeaderNeedsBase64 } from './mcp-header-value.js';
 export { bearerTokenOf, DEFAULT_REDACT_KEYS, REDACTED, redactValue } from './redact.js';
 export type { RedactOptions } from './redact.js';

@@ -4,5 +4,4 @@ export { compileToolRules, resolveCall } from './config.js';
 export type { ToolFilterOptions, ToolOverride, ToolRules } from './config.js';
 export { rewriteToolsList } from './list.js';
 export type { ListRewrite } from './list.js';
-export { decodeMcpName, encodeMcpName } from './mcp-name.js';
 export { ToolFilterErrorCode } from './errors.js';

@@ -13,6 +13,8 @@ import type {
   ProxyResponse,
 } from '@bastion-mcp/proxy-core';
 import {
+  decodeMcpHeaderValue,
+  encodeMcpHeaderValue,
   isRequest,
   isResponse,
   JsonRpcErrorCode,
@@ -23,7 +25,6 @@ import type { ToolFilterOptions, ToolRules } from './config.js';
 import { compileToolRules, resolveCall } from './config.js';
 import { ToolFilterErrorCode } from './errors.js';
 import { rewriteToolsList } from './list.js';
-import { decodeMcpName, encodeMcpName } from './mcp-name.js';
 
 export interface ToolFilterMiddleware extends Middleware {
   readonly name: 'tool-filter';
@@ -85,7 +86,7 @@ function handleCall(
     const header = exchange.upstreamHeaders['mcp-name'];
     if (header !== undefined) {
       // Rewriting the header must not launder a header/body disagreement past the layers inside.
-      if (decodeMcpName(header) !== name) {
+      if (decodeMcpHeaderValue(header) !== name) {
         return Promise.resolve(
           rpcError(
             exchange,
@@ -97,7 +98,7 @@ function handleCall(
           ),
         );
       }
-      exchange.upstreamHeaders['mcp-name'] = encodeMcpName(real);
+      exchange.upstreamHeaders['mcp-name'] = encodeMcpHeaderValue(real);
     }
     exchange.replaceRpc({ ...rpc, params: { ...params, name: real } });
   }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { compileToolRules, resolveCall } from '../src/config.js';
 import { rewriteToolsList } from '../src/list.js';
-import { decodeMcpName, encodeMcpName } from '../src/mcp-name.js';
 
 describe('compileToolRules', () => {
   it('rejects two tools that would end up with one name, naming both', () => {
@@ -107,16 +106,5 @@ describe('rewriteToolsList', () => {
     expect(result.tools).toEqual([{ name: 'echo' }]);
     expect(malformed).toBe(2);
     expect(shadowed).toEqual(['echo']);
-  });
-});
-
-describe('Mcp-Name encoding', () => {
-  it('round-trips ASCII plainly and non-ASCII through the base64 sentinel', () => {
-    expect(encodeMcpName('get_weather')).toBe('get_weather');
-    expect(encodeMcpName('météo')).toBe('=?base64?bcOpdMOpbw==?=');
-    expect(decodeMcpName('=?base64?bcOpdMOpbw==?=')).toBe('météo');
-    expect(decodeMcpName('plain')).toBe('plain');
-    // a plain value that looks like the sentinel is itself encoded, so it cannot be misread
-    expect(decodeMcpName(encodeMcpName('=?base64?abc?='))).toBe('=?base64?abc?=');
   });
 });

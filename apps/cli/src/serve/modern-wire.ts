@@ -4,6 +4,7 @@
  * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`), with the `=?base64?…?=` sentinel for values a
  * header cannot carry as they are (SEP-2243).
  */
+import { encodeMcpHeaderValue } from '@bastion-mcp/proxy-core';
 
 export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 
@@ -48,26 +49,6 @@ export function modernVersionOf(message: unknown): string | undefined {
   return version;
 }
 
-const SENTINEL = /^=\?base64\?.*\?=$/s;
-
-/**
- * Whether a header value must travel base64-encoded: a character outside printable ASCII (controls,
- * tab, non-ASCII), leading or trailing whitespace (HTTP strips it), or a literal that looks like
- * the sentinel itself.
- */
-export function needsBase64(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return true;
-  }
-  return value !== value.trim() || SENTINEL.test(value);
-}
-
-/** A mirrored header value: the value itself, or `=?base64?<base64 of its UTF-8>?=`. */
-export function encodeHeaderValue(value: string): string {
-  return needsBase64(value) ? `=?base64?${Buffer.from(value, 'utf8').toString('base64')}?=` : value;
-}
-
 /**
  * The standard headers of one modern POST: `MCP-Protocol-Version`, `Mcp-Method`, and `Mcp-Name` for
  * `tools/call`, `prompts/get` and `resources/read` when the body carries a string name/uri.
@@ -81,6 +62,6 @@ export function standardHeaders(message: { method: string; params?: unknown }, v
   };
   const field = NAME_PARAM[message.method];
   const value = field === undefined ? undefined : paramsOf(message)?.[field];
-  if (typeof value === 'string') headers['mcp-name'] = encodeHeaderValue(value);
+  if (typeof value === 'string') headers['mcp-name'] = encodeMcpHeaderValue(value);
   return headers;
 }

@@ -5,7 +5,7 @@
  * each `tools/call`. Tools whose annotations are invalid are removed from the list, as the revision
  * requires of clients (a server would reject every call of them).
  */
-import { encodeHeaderValue } from './modern-wire.js';
+import { encodeMcpHeaderValue } from '@bastion-mcp/proxy-core';
 
 /** RFC 9110 `token`: what a header field name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -87,7 +87,7 @@ export function createParamHeaderRegistry(): ParamHeaderRegistry {
       if (!map || !isObject(args)) return out;
       for (const [arg, name] of map) {
         const value = args[arg];
-        if (typeof value === 'string') out[`mcp-param-${name.toLowerCase()}`] = encodeHeaderValue(value);
+        if (typeof value === 'string') out[`mcp-param-${name.toLowerCase()}`] = encodeMcpHeaderValue(value);
         else if (typeof value === 'number' || typeof value === 'boolean')
           out[`mcp-param-${name.toLowerCase()}`] = String(value);
       }
