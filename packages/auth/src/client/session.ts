@@ -309,9 +309,7 @@ export class OAuthSession implements AccessTokenProvider {
           ? e
           : new ReauthenticationRequiredError(
               this.name,
-              e.code === OAuthClientErrorCode.InvalidGrant
-                ? OAuthClientErrorCode.InvalidGrant
-                : (e.code as OAuthClientErrorCode),
+              e.code as OAuthClientErrorCode,
               isAssertionGrant(this.#grant)
                 ? `Renewing the token of "${this.name}" failed: ${e.message}`
                 : e.code === OAuthClientErrorCode.InvalidGrant
@@ -333,29 +331,19 @@ export class OAuthSession implements AccessTokenProvider {
       timeoutMs: this.#requestTimeoutMs,
     });
     const dpop = await this.#dpopOptions(grant, config);
-    // The non-interactive assertion grants run again (re-reading their files) rather than refresh.
-    if (grant.grantType === 'jwt_bearer' || grant.grantType === 'id_jag') {
-      const { response, resource } = await this.#renewAssertionGrant(grant, config, dpop);
+    // The non-interactive grants run again (the assertion grants re-reading their files) rather than refresh.
+    const renewed =
+      grant.grantType === 'jwt_bearer' || grant.grantType === 'id_jag'
+        ? await this.#renewAssertionGrant(grant, config, dpop)
+        : grant.grantType === 'client_credentials'
+          ? await requestClientCredentials(config, grant.scopes, grant.resource, undefined, dpop)
+          : undefined;
+    if (renewed) {
       return {
         ...grant,
-        resource,
-        tokens: toStoredTokens(response),
-        grantedScopes: splitOr(response.scope, grant.grantedScopes),
-      };
-    }
-    if (grant.grantType === 'client_credentials') {
-      const { response, resource } = await requestClientCredentials(
-        config,
-        grant.scopes,
-        grant.resource,
-        undefined,
-        dpop,
-      );
-      return {
-        ...grant,
-        resource,
-        tokens: toStoredTokens(response),
-        grantedScopes: splitOr(response.scope, grant.grantedScopes),
+        resource: renewed.resource,
+        tokens: toStoredTokens(renewed.response),
+        grantedScopes: splitOr(renewed.response.scope, grant.grantedScopes),
       };
     }
     const refreshToken = grant.tokens?.refreshToken;
