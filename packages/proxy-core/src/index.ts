@@ -32,7 +32,7 @@ export {
   HOP_BY_HOP,
   relayableResponseHeaders,
 } from './forwarder/headers.js';
-export { mapEndpointUrl, mergeQuery } from './forwarder/url.js';
+export { mapEndpointUrl, mergeQuery, upstreamMessageUrl } from './forwarder/url.js';
 export { createProxyHandler } from './server/handler.js';
 export type { CloseOptions, ProxyHandler, ReadinessReport } from './server/handler.js';
 export { startProxyServer } from './server/start.js';

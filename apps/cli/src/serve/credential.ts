@@ -13,10 +13,12 @@
 import type { DPoPProver } from '@bastion-mcp/auth/client';
 import {
   type Exchange,
+  mapEndpointUrl,
   type Middleware,
   type Next,
   type ProxyResponse,
   ProxyHttpError,
+  upstreamMessageUrl,
 } from '@bastion-mcp/proxy-core';
 import type { Transport } from '../workload/types.js';
 
@@ -81,20 +83,14 @@ export interface UpstreamTarget {
   transport: Transport;
 }
 
-/** `/a/b/sse` → `/a/b/` (as the forwarder maps legacy SSE message paths). */
-function baseDir(path: string): string {
-  return path.slice(0, path.lastIndexOf('/') + 1) || '/';
-}
-
-/** The upstream URL of this request (query excluded: a DPoP `htu` never carries one). */
+/** The upstream URL of this request as the forwarder maps it, without query (a DPoP `htu` carries none). */
 function upstreamUrlOf(exchange: Exchange, target: UpstreamTarget): URL {
-  const url = new URL(target.remoteUrl);
+  const remote = new URL(target.remoteUrl);
+  const url =
+    (exchange.route === 'sse-message'
+      ? upstreamMessageUrl(remote, target.transport === 'sse' ? '/sse' : '/mcp', exchange.request.path, '')
+      : undefined) ?? mapEndpointUrl(remote, '');
   url.search = '';
-  url.hash = '';
-  if (exchange.route === 'sse-message') {
-    const localDir = baseDir(target.transport === 'sse' ? '/sse' : '/mcp');
-    url.pathname = `${baseDir(url.pathname)}${exchange.request.path.slice(localDir.length)}`;
-  }
   return url;
 }
 
@@ -112,6 +108,12 @@ function createSender(
   unavailable: () => ProxyHttpError,
 ): Send {
   const headers = exchange.upstreamHeaders;
+  // Only a DPoP-bound token needs the upstream URL: computed on first use, once per request.
+  let upstreamUrl: URL | undefined;
+  const urlOf = (): URL | undefined => {
+    if (target && !upstreamUrl) upstreamUrl = upstreamUrlOf(exchange, target);
+    return upstreamUrl;
+  };
   const present = async (token: string): Promise<DPoPProver | undefined> => {
     let prover: DPoPProver | undefined;
     try {
@@ -128,11 +130,12 @@ function createSender(
       delete headers.dpop;
       return undefined;
     }
-    if (!target) throw new TypeError('a DPoP-bound credential needs the upstream target');
+    const url = urlOf();
+    if (!url) throw new TypeError('a DPoP-bound credential needs the upstream target');
     headers.authorization = `DPoP ${token}`;
     headers.dpop = await prover.proof({
       method: exchange.request.method,
-      url: upstreamUrlOf(exchange, target),
+      url,
       accessToken: token,
     });
     return prover;
@@ -144,8 +147,8 @@ function createSender(
   return async (token) => {
     const prover = await present(token);
     const res = await next();
-    if (!prover || !target) return res;
-    const url = upstreamUrlOf(exchange, target);
+    const url = prover && urlOf();
+    if (!prover || !url) return res;
     const before = prover.nonceFor(url);
     remember(prover, res, url);
     if (res.status !== 401) return res;
