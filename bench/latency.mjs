@@ -9,6 +9,10 @@
 //   node bench/latency.mjs
 //   BENCH_MODES=json BENCH_ROUNDS=12 BENCH_WINDOW_MS=2000 BENCH_CONCURRENCY=16 node bench/latency.mjs
 //   BENCH_BASELINE=/path/to/other/checkout node bench/latency.mjs   # adds "full chain@base"
+//   BENCH_LAYERS="auth,authz;auth,authz,tools" node bench/latency.mjs
+//     adds one variant per `;`-separated subset of the full chain's layers (bench/lib/chain-config.mjs:
+//     auth, audit, tools, telemetry, authz; "none" = the runner's chain, anonymous), to see how each
+//     layer's CPU shows up in the tail.
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 500);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const modes = (process.env.BENCH_MODES ?? 'json,sse').split(',');
 const baseline = process.env.BENCH_BASELINE;
+const layerSets = (process.env.BENCH_LAYERS ?? '').split(';').filter(Boolean);
 
 console.log(
   `Bastion tail latency — node ${process.version}, concurrency ${concurrency}, ${rounds} interleaved windows × ${windowMs} ms per variant (+${warmupMs} ms warm-up each), latencies pooled`,
@@ -39,6 +44,9 @@ for (const mode of modes) {
     ['passthrough', await spawnRole('proxy', [upstream.url])],
     ['full chain', await spawnRole('full-chain', [upstream.url])],
   ];
+  for (const layers of layerSets) {
+    variants.push([layers, await spawnRole('full-chain', [upstream.url, layers])]);
+  }
   if (baseline) {
     variants.push([
       'full chain@base',
@@ -79,7 +87,7 @@ for (const mode of modes) {
   for (const [name, s] of stats) {
     const added = (k) => (name === 'direct' ? '         —' : fmt.ms(s[k] - direct[k]));
     console.log(
-      `${mode.padEnd(5)} ${name.padEnd(18)} ${String(s.n).padStart(11)} ${fmt.ms(s.p50)}${fmt.ms(s.p90)}${fmt.ms(s.p99)}${fmt.ms(s.p999)}  ${added('p50')}  ${added('p99')}`,
+      `${mode.padEnd(5)} ${name.padEnd(Math.max(18, ...[...stats.keys()].map((k) => k.length)))} ${String(s.n).padStart(11)} ${fmt.ms(s.p50)}${fmt.ms(s.p90)}${fmt.ms(s.p99)}${fmt.ms(s.p999)}  ${added('p50')}  ${added('p99')}`,
     );
   }
   for (const [name, role] of variants) if (name !== 'direct') await role.stop();
