@@ -10,14 +10,13 @@ import type {
   ProxyResponse,
   UpstreamFinishMessage,
 } from '@bastion-mcp/proxy-core';
-import { channels, idOf, isRequest } from '@bastion-mcp/proxy-core';
+import { channels, idOf, isRequest, observeAnswer } from '@bastion-mcp/proxy-core';
 import { Auditor } from './auditor.js';
 import type { AuditorStats } from './auditor.js';
 import type { Ending, RequestSnapshot } from './build.js';
 import { buildEvent } from './build.js';
 import { eventTypeOf } from './classify.js';
 import type { AuditEvent } from './event.js';
-import { observeResponse } from './observe.js';
 import type { AuditOptions } from './options.js';
 import { resolveAuditOptions } from './options.js';
 
@@ -99,7 +98,7 @@ export function createAuditMiddleware(options: AuditOptions = {}): AuditMiddlewa
       throw error;
     }
     const rpc = snapshot.rpc;
-    return observeResponse(
+    return observeAnswer(
       res,
       {
         rpcId: isRequest(rpc) ? idOf(rpc) : undefined,

@@ -29,10 +29,17 @@ export function onBodyDone(res: ProxyResponse, done: (error: unknown) => void): 
       done(stream.errored ?? undefined);
     } else {
       let failure: unknown;
-      stream.once('error', (err) => {
+      const onError = (err: unknown): void => {
         failure = err;
+      };
+      stream.once('error', onError);
+      // The error listener goes at close (streams emit 'error' before 'close', never after): a finished
+      // stream can outlive its request for a while, and a listener left on it would keep the request's
+      // state reachable across young GCs, i.e. promote every request to the old generation.
+      stream.once('close', () => {
+        stream.off('error', onError);
+        done(failure ?? stream.errored ?? undefined);
       });
-      stream.once('close', () => done(failure ?? stream.errored ?? undefined));
     }
     return res;
   }

@@ -2,9 +2,12 @@
 import { context } from '@opentelemetry/api';
 import {
   type Exchange,
+  idOf,
+  isRequest,
+  type JsonRpcMessage,
   type Middleware,
-  mapResponseMessages,
   type Next,
+  observeAnswer,
   type ProxyResponse,
   type Route,
 } from '@bastion-mcp/proxy-core';
@@ -49,25 +52,37 @@ export interface InnerOptions {
   readonly flush: () => Promise<void>;
 }
 
+/**
+ * Largest answer read for its outcome (JSON body, or one SSE event), bytes. Errors and `isError` results
+ * are small; an answer past this is counted by its HTTP status. Shared with audit's tap (which reads up
+ * to 256 KiB), so the body is still parsed once.
+ */
+const MAX_INSPECT_BYTES = 4 * 1024 * 1024;
+
 export function createInnerMiddleware(tracker: RequestTracker, options: InnerOptions): Middleware {
-  /** Read the answer's JSON-RPC messages (never changing them) when something needs them. */
-  async function inspect(state: RequestState, res: ProxyResponse): Promise<ProxyResponse> {
+  /**
+   * Look at the answer (never changing it) when something needs it. Observed in place: a raw body stays
+   * raw, so the edge pipes the upstream's bytes as the passthrough proxy does instead of parsing and
+   * re-serialising them (and the upstream's content-length survives).
+   */
+  function inspect(state: RequestState, res: ProxyResponse): ProxyResponse {
     const facts = state.facts;
-    if (facts.requestId === undefined || res.status < 200 || res.status >= 300) return res;
+    const rpc = state.exchange.rpc;
+    if (facts.requestId === undefined || !isRequest(rpc) || res.status < 200 || res.status >= 300) return res;
     if (!options.inspectResponses && facts.method !== 'tools/list') return res;
-    const body = res.body;
-    if (body.type === 'empty') return res;
-    if (body.type === 'json') {
-      const value = body.value;
-      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-        tracker.observeMessage(state, value as Parameters<RequestTracker['observeMessage']>[1]);
-      }
-      return res;
-    }
-    return mapResponseMessages(res, (message) => {
-      tracker.observeMessage(state, message);
-      return message;
-    });
+    return observeAnswer(
+      res,
+      {
+        rpcId: idOf(rpc),
+        expectsAnswer: true,
+        maxInspectBytes: MAX_INSPECT_BYTES,
+        signal: state.exchange.signal,
+      },
+      (seen) => {
+        if (seen.answer !== undefined)
+          tracker.observeMessage(state, seen.answer as unknown as JsonRpcMessage);
+      },
+    );
   }
 
   return {
@@ -80,12 +95,7 @@ export function createInnerMiddleware(tracker: RequestTracker, options: InnerOpt
       tracker.annotate(state);
       if (options.traces) injectInto(state.ctx, exchange.upstreamHeaders);
       let res = await run(tracker, state, owner, () => next());
-      try {
-        res = await inspect(state, res);
-      } catch (err) {
-        if (owner) tracker.finish(state, statusOfError(err), err);
-        throw err;
-      }
+      res = inspect(state, res);
       return owner ? finishWith(tracker, state, res) : res;
     },
     close: options.flush,

@@ -1,5 +1,5 @@
 /**
- * Minimal incremental SSE reader used only to *observe* a relayed byte stream: it yields the `data`
+ * Minimal incremental SSE reader used only to *observe* a relayed byte stream (see `observeAnswer`): it yields the `data`
  * of each complete event and ignores other fields. Bytes are never altered (the caller passes the
  * original chunks on). Memory is bounded: an event larger than `maxEventBytes` is skipped.
  *

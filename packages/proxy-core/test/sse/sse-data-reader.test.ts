@@ -1,12 +1,12 @@
 /**
- * audit's bounded SSE data reader against proxy-core's spec parser (`SseParser`): for streams whose
+ * The bounded SSE data reader of the answer observer against proxy-core's spec parser (`SseParser`): for streams whose
  * events fit the bound, both must see the same event data whatever the chunking and line endings;
  * beyond the bound, the reader skips the event (bounded memory) and resynchronises on the next one.
  */
 import { describe, expect, it } from '@jest/globals';
-import { SseParser } from '@bastion-mcp/proxy-core';
+import { SseParser } from '../../src/index.js';
 import fc from 'fast-check';
-import { SseDataReader } from '../src/sse-data.js';
+import { SseDataReader } from '../../src/observe/sse-data-reader.js';
 
 /** The data of every event proxy-core's parser emits that carries data (what the reader yields). */
 function referenceData(chunks: Buffer[]): string[] {
