@@ -104,12 +104,7 @@ export function subscribeDiagnostics(
       endClientSpan(span, msg.status, msg.errorCode);
     }
     if (instruments === undefined || tracker.get(msg.exchange) === undefined) return;
-    const labels: Attributes = {
-      server: tracker.serverOf(msg.exchange),
-      status_code: msg.status === undefined ? 'none' : String(msg.status),
-    };
-    if (msg.errorCode !== undefined) labels.error_type = msg.errorCode;
-    instruments.upstreamDuration.record(msg.durationMs / 1000, labels);
+    instruments.upstream(tracker.serverOf(msg.exchange), msg.status, msg.errorCode, msg.durationMs / 1000);
   };
 
   handlers[CHANNEL.idpStart] = (m) => {
@@ -131,28 +126,23 @@ export function subscribeDiagnostics(
       idpSpans.delete(msg.id);
       endClientSpan(span, msg.status, msg.ok ? undefined : (msg.errorCode ?? 'error'));
     }
-    instruments?.idpDuration.record(msg.durationMs / 1000, {
-      kind: msg.kind,
-      outcome: msg.ok ? 'success' : 'error',
-    });
+    instruments?.idp(msg.kind, msg.ok, msg.durationMs / 1000);
   };
 
   handlers[CHANNEL.cacheLookup] = (m) => {
     const msg = m as CacheLookupMessage;
-    instruments?.cacheLookups.add(1, { cache: msg.cache, result: msg.result });
+    instruments?.cacheLookup(msg.cache, msg.result);
   };
 
   handlers[CHANNEL.auditDropped] = (m) => {
     const msg = m as AuditDroppedMessage;
-    instruments?.auditDropped.add(1, { sink: msg.sink, reason: msg.reason });
+    instruments?.auditDropped(msg.sink, msg.reason);
   };
 
   handlers[CHANNEL.sseStream] = (m) => {
     const msg = m as SseStreamMessage;
     if (instruments === undefined || tracker.get(msg.exchange) === undefined) return;
-    instruments.activeSseStreams.add(msg.state === 'open' ? 1 : -1, {
-      server: tracker.serverOf(msg.exchange),
-    });
+    instruments.sseStream(tracker.serverOf(msg.exchange), msg.state === 'open' ? 1 : -1);
   };
 
   for (const [name, fn] of Object.entries(handlers)) diagnosticsChannel.subscribe(name, fn);

@@ -5,7 +5,15 @@
 import type { Meter, Tracer } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { type MetricReader, MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InstrumentType,
+  MeterProvider,
+  type MetricProducer,
+  MetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -21,13 +29,20 @@ import { INSTRUMENTATION_SCOPE } from '../names.js';
 import type { ResolvedOptions } from '../options.js';
 import type { MetricsServerOptions, Telemetry } from '../types.js';
 import { subscribeDiagnostics } from './diagnostics.js';
-import { createInstruments, type Instruments } from './instruments.js';
+import type { Instruments } from './instruments.js';
 import { createMetricsHandler, type MetricsHandler, startMetricsListener } from './metrics-server.js';
 import { createEdgeMiddleware, createInnerMiddleware } from './middlewares.js';
 import { type ProcessMetrics, startProcessMetrics } from './process-metrics.js';
+import { nativeMetrics, sdkInstruments } from './request-metrics.js';
 import { RequestTracker } from './requests.js';
 
 const VERSION = '0.1.0';
+
+/** A reader nothing exports from: the native producers pull the process metrics through it. */
+class PullReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
 
 export async function createSdkTelemetry(options: ResolvedOptions): Promise<Telemetry> {
   const resource = resourceFromAttributes({
@@ -66,36 +81,68 @@ export async function createSdkTelemetry(options: ResolvedOptions): Promise<Tele
   }
 
   let meterProvider: MeterProvider | undefined;
+  /** Only when the process metrics are collected through the native producers (see below). */
+  let processProvider: MeterProvider | undefined;
   let prometheus: PrometheusExporter | undefined;
   let instruments: Instruments | undefined;
   let processMetrics: ProcessMetrics | undefined;
   if (options.metrics) {
+    let otlpMetrics: PushMetricExporter | undefined;
+    if (options.otlp?.metricsUrl !== undefined) {
+      const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+      otlpMetrics = new OTLPMetricExporter({
+        url: options.otlp.metricsUrl,
+        headers: { ...options.otlp.headers },
+        timeoutMillis: options.otlp.timeoutMs,
+      });
+    }
+    // The request-path instruments are our own series (request-metrics.ts), exported by a producer in
+    // every reader, unless a reader wants delta temporality: then they stay SDK instruments.
+    const native =
+      otlpMetrics?.selectAggregationTemporality === undefined ||
+      [InstrumentType.COUNTER, InstrumentType.HISTOGRAM, InstrumentType.UP_DOWN_COUNTER].every(
+        (t) => otlpMetrics.selectAggregationTemporality?.(t) === AggregationTemporality.CUMULATIVE,
+      );
+    const readerCount = (options.prometheus ? 1 : 0) + (otlpMetrics === undefined ? 0 : 1);
+    const producers: (MetricProducer[] | undefined)[] = [];
+    if (native) {
+      const metrics = nativeMetrics({ name: INSTRUMENTATION_SCOPE, version: VERSION }, resource);
+      instruments = metrics.instruments;
+      // The observable process metrics stay SDK instruments, on a MeterProvider of their own that each
+      // producer collects after the native series: one scope, the metrics in their historical order.
+      const pulls: PullReader[] = [];
+      if (options.processMetrics) {
+        for (let i = 0; i < readerCount; i++) pulls.push(new PullReader());
+        processProvider = new MeterProvider({ resource, readers: pulls });
+        processMetrics = startProcessMetrics(processProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION));
+      }
+      for (let i = 0; i < readerCount; i++) producers.push([metrics.producer(pulls[i])]);
+    }
     const readers: MetricReader[] = [];
     if (options.prometheus) {
-      prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+      prometheus = new PrometheusExporter({
+        preventServerStart: true,
+        withoutScopeInfo: true,
+        metricProducers: producers[readers.length],
+      });
       readers.push(prometheus);
     }
-    if (options.otlp?.metricsUrl !== undefined) {
-      const [{ OTLPMetricExporter }, { PeriodicExportingMetricReader }] = await Promise.all([
-        import('@opentelemetry/exporter-metrics-otlp-http'),
-        import('@opentelemetry/sdk-metrics'),
-      ]);
+    if (otlpMetrics !== undefined && options.otlp !== undefined) {
       readers.push(
         new PeriodicExportingMetricReader({
-          exporter: new OTLPMetricExporter({
-            url: options.otlp.metricsUrl,
-            headers: { ...options.otlp.headers },
-            timeoutMillis: options.otlp.timeoutMs,
-          }),
+          exporter: otlpMetrics,
           exportIntervalMillis: options.otlp.metricsIntervalMs,
           exportTimeoutMillis: Math.min(options.otlp.timeoutMs, options.otlp.metricsIntervalMs),
+          metricProducers: producers[readers.length],
         }),
       );
     }
     meterProvider = new MeterProvider({ resource, readers });
-    const meter: Meter = meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION);
-    instruments = createInstruments(meter);
-    if (options.processMetrics) processMetrics = startProcessMetrics(meter);
+    if (!native) {
+      const meter: Meter = meterProvider.getMeter(INSTRUMENTATION_SCOPE, VERSION);
+      instruments = sdkInstruments(meter);
+      if (options.processMetrics) processMetrics = startProcessMetrics(meter);
+    }
   }
 
   const tracker = new RequestTracker({
@@ -158,7 +205,11 @@ export async function createSdkTelemetry(options: ResolvedOptions): Promise<Tele
           await Promise.allSettled([...listeners].map((l) => l.close()));
           listeners.clear();
         } finally {
-          await Promise.allSettled([tracerProvider?.shutdown(), meterProvider?.shutdown()]);
+          // the readers' last export still collects the process provider: shut it down after them
+          await Promise.allSettled([
+            tracerProvider?.shutdown(),
+            meterProvider?.shutdown().finally(() => processProvider?.shutdown()),
+          ]);
         }
       })();
       return shutdownPromise;

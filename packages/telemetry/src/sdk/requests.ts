@@ -19,7 +19,6 @@ import type { Exchange, JsonRpcMessage } from '@bastion-mcp/proxy-core';
 import {
   classify,
   headerValue,
-  protocolVersionLabel,
   type RequestFacts,
   requestFacts,
   rpcCodeOfError,
@@ -240,36 +239,25 @@ export class RequestTracker {
     const instruments = this.#deps.instruments;
     if (instruments === undefined) return;
     const seconds = Math.max(0, performance.now() - exchange.startedAt) / 1000;
-    const server = this.serverOf(exchange);
+    const method = facts.method;
     const tool = facts.tool === undefined ? undefined : this.#deps.knownTools.label(facts.tool);
-    const labels: Attributes = {
-      server,
-      mcp_method: facts.method ?? (exchange.request.method === 'POST' ? 'unknown' : exchange.request.method),
+    instruments.request(
+      this.serverOf(exchange),
+      method ?? (exchange.request.method === 'POST' ? 'unknown' : exchange.request.method),
+      tool,
       outcome,
-      status_code: String(status),
-    };
-    if (tool !== undefined) labels.tool = tool;
-    instruments.requests.add(1, labels);
-    instruments.requestDuration.record(seconds, labels);
-    if (facts.method === 'tools/call')
-      instruments.toolCalls.add(1, { server, tool: tool ?? 'other', outcome });
-    if (facts.method !== undefined) {
-      const semconv: Attributes = {
-        'mcp.method.name': facts.method,
-        'network.transport': 'tcp',
-        'network.protocol.name': 'http',
-      };
-      if (tool !== undefined) {
-        semconv['gen_ai.tool.name'] = tool;
-        semconv['gen_ai.operation.name'] = 'execute_tool';
-      }
-      if (errorType !== undefined) semconv['error.type'] = errorType;
-      if (rpcErrorCode !== undefined) semconv['rpc.response.status_code'] = String(rpcErrorCode);
-      const protocol = protocolVersionLabel(
+      status,
+      seconds,
+    );
+    if (method !== undefined) {
+      instruments.operation(
+        method,
+        tool,
+        errorType,
+        rpcErrorCode,
         headerValue(exchange.request.headers['mcp-protocol-version']) ?? facts.initializeProtocolVersion,
+        seconds,
       );
-      if (protocol !== undefined) semconv['mcp.protocol.version'] = protocol;
-      instruments.operationDuration.record(seconds, semconv);
     }
   }
 
