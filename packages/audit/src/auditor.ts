@@ -10,6 +10,7 @@ import type { AuditEvent } from './event.js';
 import type { AuditSink } from './sinks/sink.js';
 import type { DropReason } from './sinks/queue.js';
 import { SinkQueue } from './sinks/queue.js';
+import { toJsonLine } from './sinks/sink.js';
 
 export interface AuditorStats {
   /** Events accepted by `emit` (after type filtering). */
@@ -33,6 +34,8 @@ export interface AuditorOptions {
 
 export class Auditor {
   readonly #queues: SinkQueue[];
+  /** Whether a sink writes JSON lines: each event is then serialised once, as it is emitted. */
+  readonly #lines: boolean;
   readonly #closeTimeoutMs: number;
   #closed = false;
   #emitted = 0;
@@ -85,13 +88,22 @@ export class Auditor {
           }
         }),
     );
+    this.#lines = this.#queues.some((q) => q.wantsLines);
   }
 
   /** Queue an event on every sink. Never blocks, never throws. */
   emit(event: AuditEvent): void {
     if (this.#closed) return;
     this.#emitted++;
-    for (const q of this.#queues) q.push(event);
+    let line: string | undefined;
+    if (this.#lines) {
+      try {
+        line = toJsonLine(event);
+      } catch {
+        // not serialisable: the JSON-lines sinks fail on it and count the drop, as they always did
+      }
+    }
+    for (const q of this.#queues) q.push(event, line);
   }
 
   /** Count an event that type filtering skipped. */

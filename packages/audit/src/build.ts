@@ -13,7 +13,7 @@ import type {
 } from './event.js';
 import type { ResponseFacts } from './observe.js';
 import type { ResolvedAuditOptions } from './options.js';
-import { bearerOf, scrub } from './redact.js';
+import { bearerOf, scrub, valueScan } from './redact.js';
 
 /** What audit captured before calling the inner chain. */
 export interface RequestSnapshot {
@@ -29,6 +29,12 @@ export type Ending =
   | { readonly kind: 'error'; readonly error: unknown };
 
 const MAX_TEXT = 1024;
+
+/**
+ * Depth limit of the second scan of a payload: the event scan counted from the event's root, and a
+ * payload sits two levels down (`data.request`), so its objects 62 levels deep became `[TOO_DEEP]`.
+ */
+const PAYLOAD_SCAN_DEPTH = 62;
 
 function text(v: unknown, max = MAX_TEXT): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v.slice(0, max) : undefined;
@@ -101,6 +107,13 @@ function tokenExchangeNotes(
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/**
+ * Build the event. Every string that reaches it goes through the value scan (JWT-shaped values,
+ * `Bearer` credentials and the request's own bearer token) as it is set — the same rules a scan of
+ * the finished event applied before, without walking and copying the whole event; decisions compare
+ * the values as received. Payloads are redacted by key and value, then scanned once more as the
+ * event scan did (with the depth they have inside the event).
+ */
 export function buildEvent(
   exchange: Exchange,
   snapshot: RequestSnapshot,
@@ -112,56 +125,57 @@ export function buildEvent(
   const rpcNow = exchange.rpc;
   const notes = exchange.notes;
   // The bearer token of the request, read only to scrub it from the event, never recorded.
-  const secrets: string[] = [];
   const bearer = bearerOf(exchange.request.headers.authorization);
-  if (bearer) secrets.push(bearer);
+  const secrets = bearer ? [bearer] : undefined;
+  const clean = valueScan(secrets);
 
   // subject
   const subject: AuditSubject = {};
   const id = exchange.identity;
   if (id) {
-    if (id.tokenKind !== 'anonymous') subject.userId = text(id.subject, 512) ?? '';
+    if (id.tokenKind !== 'anonymous') subject.userId = clean(text(id.subject, 512) ?? '');
     const name = text(id.name, 256);
     const email = text(id.email, 256);
-    if (name !== undefined) subject.name = name;
-    if (email !== undefined) subject.email = email;
-    subject.tokenKind = id.tokenKind;
+    if (name !== undefined) subject.name = clean(name);
+    if (email !== undefined) subject.email = clean(email);
+    subject.tokenKind = clean(id.tokenKind);
   }
   const clientInfo = clientInfoOf(rpcIn);
-  if (clientInfo?.name !== undefined) subject.clientName = clientInfo.name;
-  if (clientInfo?.version !== undefined) subject.clientVersion = clientInfo.version;
+  if (clientInfo?.name !== undefined) subject.clientName = clean(clientInfo.name);
+  if (clientInfo?.version !== undefined) subject.clientVersion = clean(clientInfo.version);
 
   // source
   const peer = exchange.request.remoteAddress;
   const ip = options.trustedProxies.clientIp(peer, exchange.request.headers['x-forwarded-for']);
-  const source: AuditEvent['source'] = { ip, requestId: exchange.requestId };
-  if (ip !== peer) source.peer = peer;
+  const source: AuditEvent['source'] = { ip: clean(ip), requestId: clean(exchange.requestId) };
+  if (ip !== peer) source.peer = clean(peer);
   const ua = headerOf(exchange, 'user-agent');
-  if (ua !== undefined) source.userAgent = ua;
+  if (ua !== undefined) source.userAgent = clean(ua);
 
   // target
   const target: AuditTarget = {
-    server: exchange.serverName,
-    endpoint: exchange.request.path,
-    httpMethod: exchange.request.method.toUpperCase(),
+    server: clean(exchange.serverName),
+    endpoint: clean(exchange.request.path),
+    httpMethod: clean(exchange.request.method.toUpperCase()),
   };
   const msg = rpcIn ?? rpcNow;
-  if (msg && 'method' in msg) target.method = msg.method;
+  const method = msg && 'method' in msg ? msg.method : undefined;
+  if (method !== undefined) target.method = clean(method);
   const rpcId = idOf(msg);
-  if (rpcId !== null) target.rpcId = rpcId;
+  if (rpcId !== null) target.rpcId = clean(rpcId);
   const paramsNow = paramsOf(rpcNow) ?? paramsOf(rpcIn);
   const paramsIn = paramsOf(rpcIn);
-  if (target.method === 'tools/call') {
+  if (method === 'tools/call') {
     const real = text(paramsNow?.name, 256);
     const asked = text(notes.clientToolName, 256) ?? text(paramsIn?.name, 256);
-    if (real !== undefined) target.tool = real;
-    if (asked !== undefined && asked !== real) target.clientToolName = asked;
-  } else if (target.method === 'prompts/get') {
+    if (real !== undefined) target.tool = clean(real);
+    if (asked !== undefined && asked !== real) target.clientToolName = clean(asked);
+  } else if (method === 'prompts/get') {
     const p = text(paramsNow?.name, 256);
-    if (p !== undefined) target.prompt = p;
-  } else if (target.method === 'resources/read' || target.method === 'resources/subscribe') {
+    if (p !== undefined) target.prompt = clean(p);
+  } else if (method === 'resources/read' || method === 'resources/subscribe') {
     const r = text(paramsNow?.uri, 2048);
-    if (r !== undefined) target.resource = r;
+    if (r !== undefined) target.resource = clean(r);
   }
 
   // outcome
@@ -195,22 +209,22 @@ export function buildEvent(
     rpcError = rpcErrorOf(answer);
     const result = answer?.result;
     toolError =
-      target.method === 'tools/call' &&
+      method === 'tools/call' &&
       typeof result === 'object' &&
       result !== null &&
       (result as Record<string, unknown>).isError === true;
     if (outcome === 'success' && (rpcError !== undefined || toolError)) outcome = 'application_error';
     if (outcome === 'success' && streamIncomplete) outcome = 'error';
   }
-  if (sessionId !== undefined) target.sessionId = sessionId;
+  if (sessionId !== undefined) target.sessionId = clean(sessionId);
   const rejectedBy = text(notes.rejectedBy, 64);
   if (rejectedBy !== undefined || notes.authz?.decision === 'deny') outcome = 'denied';
 
   const event: AuditEvent = {
-    auditId: randomUUID(),
-    time: snapshot.time,
-    type: snapshot.type,
-    outcome,
+    auditId: clean(randomUUID()),
+    time: clean(snapshot.time),
+    type: clean(snapshot.type),
+    outcome: clean(outcome),
     subject,
     source,
     target,
@@ -218,24 +232,27 @@ export function buildEvent(
     status,
   };
   if (upstreamStatus !== undefined) event.upstreamStatus = upstreamStatus;
-  if (rpcError !== undefined) event.rpcError = rpcError;
+  if (rpcError !== undefined) event.rpcError = { code: rpcError.code, message: clean(rpcError.message) };
   if (toolError) event.toolError = true;
-  if (errorCode !== undefined) event.errorCode = errorCode;
-  if (rejectedBy !== undefined) event.rejectedBy = rejectedBy;
+  if (errorCode !== undefined) event.errorCode = clean(errorCode);
+  if (rejectedBy !== undefined) event.rejectedBy = clean(rejectedBy);
   if (notes.authz) {
-    event.authz = {
-      decision: notes.authz.decision,
-      policyIds: notes.authz.policyIds.filter((p) => typeof p === 'string').slice(0, 64),
-    };
+    const policyIds: string[] = [];
+    for (const p of notes.authz.policyIds) {
+      if (typeof p !== 'string') continue;
+      policyIds.push(clean(p));
+      if (policyIds.length === 64) break;
+    }
+    event.authz = { decision: clean(notes.authz.decision), policyIds };
     const reason = text(notes.authz.reason, 256);
-    if (reason !== undefined) event.authz.reason = reason;
+    if (reason !== undefined) event.authz.reason = clean(reason);
   }
   const cred = text(notes.upstreamCredential, 64);
-  if (cred !== undefined) event.upstreamCredential = cred;
+  if (cred !== undefined) event.upstreamCredential = clean(cred);
   const te = tokenExchangeNotes(notes);
-  if (te) event.tokenExchange = te;
+  if (te) event.tokenExchange = clean(te);
   const delegation = delegationOf(id?.claims, options.maxDelegationDepth);
-  if (delegation) event.delegation = delegation;
+  if (delegation) event.delegation = clean(delegation);
   if (streamIncomplete) event.streamIncomplete = true;
 
   const p = options.payloads;
@@ -245,24 +262,23 @@ export function buildEvent(
       if (rpcIn !== undefined) {
         const redacted = scrub(rpcIn, { keys: p.redactKeys, secrets });
         const bytes = sizeOf(redacted);
-        if (bytes <= p.maxBytes) data.request = redacted;
-        else data.requestOmitted = { reason: 'too_large', bytes };
+        if (bytes <= p.maxBytes) data.request = valueScan(secrets, PAYLOAD_SCAN_DEPTH)(redacted);
+        else data.requestOmitted = { reason: clean('too_large'), bytes };
       } else if (exchange.request.body.length > 0) {
-        data.requestOmitted = { reason: 'not_json', bytes: exchange.request.body.length };
+        data.requestOmitted = { reason: clean('not_json'), bytes: exchange.request.body.length };
       }
     }
     if (p.response && ending.kind === 'response') {
       if (answer !== undefined) {
         const redacted = scrub(answer, { keys: p.redactKeys, secrets });
         const bytes = sizeOf(redacted);
-        if (bytes <= p.maxBytes) data.response = redacted;
-        else data.responseOmitted = { reason: 'too_large', bytes };
+        if (bytes <= p.maxBytes) data.response = valueScan(secrets, PAYLOAD_SCAN_DEPTH)(redacted);
+        else data.responseOmitted = { reason: clean('too_large'), bytes };
       } else if (uninspectedBytes !== undefined) {
-        data.responseOmitted = { reason: 'too_large', bytes: uninspectedBytes };
+        data.responseOmitted = { reason: clean('too_large'), bytes: uninspectedBytes };
       }
     }
     if (Object.keys(data).length > 0) event.data = data;
   }
-  // Final safety net over the whole event: no JWT-shaped string and no bearer token survives.
-  return scrub(event, { secrets }) as AuditEvent;
+  return event;
 }

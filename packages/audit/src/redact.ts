@@ -4,6 +4,7 @@
  * `Bearer <credential>` and every occurrence of the request's bearer token, so no access token ever
  * lands in an audit event, not even inside tool arguments.
  */
+import type { RedactOptions } from '@bastion-mcp/proxy-core';
 import { bearerTokenOf, redactValue } from '@bastion-mcp/proxy-core';
 
 export { DEFAULT_REDACT_KEYS, REDACTED } from '@bastion-mcp/proxy-core';
@@ -15,9 +16,21 @@ export interface ScrubOptions {
   secrets?: readonly string[] | undefined;
 }
 
-/** Deep copy of `value` with redaction applied. Cycles and nesting deeper than 64 levels become markers. */
+/**
+ * `value` with redaction applied; the input is never mutated, and parts in which nothing was redacted
+ * are shared with it (copy-on-write). Cycles and nesting deeper than 64 levels become markers.
+ */
 export function scrub(value: unknown, options: ScrubOptions = {}): unknown {
   return redactValue(value, { keys: options.keys ?? null, secrets: options.secrets, maxDepth: 64 });
+}
+
+/**
+ * The value scan of `scrub` (no key rule) prepared once for many values, e.g. every field of one
+ * event: `scan(v)` is `scrub(v, { secrets })`, objects nested deeper than `maxDepth` become markers.
+ */
+export function valueScan(secrets: readonly string[] | undefined, maxDepth = 64): <T>(value: T) => T {
+  const options: RedactOptions = { keys: null, secrets, maxDepth };
+  return <T>(value: T): T => redactValue(value, options) as T;
 }
 
 /** The bearer credential of an `Authorization` header value, if any (used only to redact it). */

@@ -3,6 +3,8 @@ import { BlockList, isIP } from 'node:net';
 
 function normalise(address: string): string {
   const a = address.trim();
+  // A plain IPv4 address (the usual peer) has neither ':' nor '[': none of the forms below applies.
+  if (!a.includes(':') && !a.includes('[')) return a;
   // IPv4-mapped IPv6 (`::ffff:10.0.0.1`) as node reports it for dual-stack sockets.
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(a);
   if (mapped?.[1]) return mapped[1];

@@ -36,10 +36,11 @@ function countingFileSink(options: FileSinkOptions): AuditSink & { batches: numb
   return {
     name: file.name,
     flushIntervalMs: file.flushIntervalMs,
+    jsonLines: file.jsonLines,
     batches,
-    write(events) {
+    write(events, text) {
       batches.push(events.length);
-      return file.write(events);
+      return file.write(events, text);
     },
     close: () => file.close?.() ?? Promise.resolve(),
   };

@@ -507,6 +507,118 @@ describe('audit middleware: payloads and secrets', () => {
     expect(e?.source.userAgent).toBe('agent [REDACTED]');
   });
 
+  it('scans every string of the event for the bearer token and JWTs, field by field', async () => {
+    const { audit, events } = setup();
+    const T = 'opaque-access-token-0123456789';
+    const leak = (label: string) => `${label}-${T}`;
+    const ex = makeExchange({
+      path: `/mcp/${T}`,
+      rpc: call(leak('tool')),
+      headers: {
+        authorization: `Bearer ${T}`,
+        'user-agent': `agent ${JWT}`,
+        'mcp-session-id': leak('session'),
+      },
+    });
+    const layer: Middleware = {
+      name: 'inner',
+      async handle(inner: Exchange, next: Next) {
+        inner.identity = identity({
+          subject: leak('user'),
+          name: `Ann ${JWT}`,
+          email: leak('mail'),
+          claims: { sub: 'u1', act: { sub: leak('agent'), iss: `https://${T}.test`, client_id: JWT } },
+        });
+        inner.notes.clientToolName = leak('asked');
+        inner.notes.rejectedBy = leak('by');
+        inner.notes.authz = { decision: 'deny', policyIds: [leak('policy'), 'plain'], reason: `Bearer ${T}` };
+        inner.notes.upstreamCredential = leak('cred');
+        inner.notes['token-exchange'] = { audience: leak('aud'), cached: true, n: 2 };
+        await next();
+        return jsonResponse(200, { jsonrpc: '2.0', id: 1, error: { code: -32000, message: `bad ${T}` } });
+      },
+    };
+    await run([audit, layer], ex, async () => ok());
+    const [e] = await events();
+    const line = JSON.stringify(e);
+    expect(line).not.toContain(T);
+    expect(line).not.toContain('eyJ');
+    expect(e).toMatchObject({
+      outcome: 'denied',
+      subject: { userId: 'user-[REDACTED]', name: 'Ann [REDACTED]', email: 'mail-[REDACTED]' },
+      source: { userAgent: 'agent [REDACTED]' },
+      target: {
+        endpoint: '/mcp/[REDACTED]',
+        tool: 'tool-[REDACTED]',
+        clientToolName: 'asked-[REDACTED]',
+        sessionId: 'session-[REDACTED]',
+      },
+      rpcError: { code: -32000, message: 'bad [REDACTED]' },
+      rejectedBy: 'by-[REDACTED]',
+      authz: { decision: 'deny', policyIds: ['policy-[REDACTED]', 'plain'], reason: 'Bearer [REDACTED]' },
+      upstreamCredential: 'cred-[REDACTED]',
+      tokenExchange: { audience: 'aud-[REDACTED]', cached: true, n: 2 },
+      delegation: {
+        chain: [{ sub: 'agent-[REDACTED]', iss: 'https://[REDACTED].test', clientId: '[REDACTED]' }],
+      },
+    });
+  });
+
+  it('decides on the values as received, before they are scanned', async () => {
+    const { audit, events } = setup();
+    const T = 'opaque-access-token-0123456789';
+    // the client's name and the real name differ only inside the token: still a rename
+    const ex = makeExchange({ rpc: call(`a-${T}`), headers: { authorization: `Bearer ${T}` } });
+    const rename: Middleware = {
+      name: 'tool-filter',
+      async handle(inner: Exchange, next: Next) {
+        inner.notes.clientToolName = `a-${T}`;
+        inner.replaceRpc(call(`b-${T}`));
+        return next();
+      },
+    };
+    await run([audit, rename], ex, async () => ok());
+    const [e] = await events();
+    expect(e?.target).toMatchObject({ tool: 'b-[REDACTED]', clientToolName: 'a-[REDACTED]' });
+  });
+
+  it('redacts a secret nested deep in the arguments and leaves the request and answer objects untouched', async () => {
+    const { audit, events } = setup({ payloads: {} });
+    const T = 'opaque-access-token-0123456789';
+    let nested: Record<string, unknown> = { text: `deep ${T}`, fine: 'ok' };
+    for (let i = 0; i < 20; i++) nested = { level: i, inner: nested, list: [1, 'two'] };
+    const rpc = call('echo', { nested, plain: 'hello' });
+    const answer = { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'nothing secret' }] } };
+    const rpcBefore = JSON.stringify(rpc);
+    const answerBefore = JSON.stringify(answer);
+    const ex = makeExchange({ rpc, headers: { authorization: `Bearer ${T}` } });
+    await run([audit], ex, async () => jsonResponse(200, answer));
+    const [e] = await events();
+    expect(JSON.stringify(e)).not.toContain(T);
+    expect(JSON.stringify(e?.data?.request)).toBe(rpcBefore.replace(T, '[REDACTED]'));
+    expect(e?.data?.response).toEqual(answer);
+    expect(JSON.stringify(rpc)).toBe(rpcBefore);
+    expect(JSON.stringify(answer)).toBe(answerBefore);
+  });
+
+  it('cuts payload nesting where the scan of the whole event did: 62 levels below data.request', async () => {
+    const { audit, events } = setup({ payloads: { maxBytes: 100_000 } });
+    let nested: unknown = 'bottom';
+    for (let i = 0; i < 70; i++) nested = { n: nested };
+    // rpc (0) → params (1) → arguments (2) → deep (3) → n … : the object at depth 62 is cut
+    await run([audit], makeExchange({ rpc: call('echo', { deep: nested }) }), async () => ok());
+    const [e] = await events();
+    const request = e?.data?.request as { params: { arguments: { deep: unknown } } };
+    let at: unknown = request.params.arguments.deep;
+    let depth = 3;
+    while (typeof at === 'object' && at !== null) {
+      at = (at as { n: unknown }).n;
+      depth++;
+    }
+    expect(at).toBe('[TOO_DEEP]');
+    expect(depth).toBe(62);
+  });
+
   it('leaves out payloads over maxBytes and says how big they were', async () => {
     const { audit, events } = setup({ payloads: { maxBytes: 200, response: false } });
     await run([audit], makeExchange({ rpc: call('echo', { text: 'x'.repeat(500) }) }), async () => ok());

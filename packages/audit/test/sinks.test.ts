@@ -208,6 +208,59 @@ describe('Auditor queues', () => {
     await auditor.close();
   });
 
+  it('serialises an event once, as it is emitted, for every JSON-lines sink', async () => {
+    const file = path.join(dir, 'once.jsonl');
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _enc, cb) {
+        chunks.push(String(chunk));
+        cb();
+      },
+    });
+    // A custom sink that changes the events it is given, before the file sink's gathering interval ends.
+    const meddler: AuditSink = {
+      name: 'meddler',
+      async write(b) {
+        for (const e of b) (e as { outcome: string }).outcome = 'error';
+      },
+    };
+    const auditor = new Auditor({
+      sinks: [createFileSink({ path: file, flushIntervalMs: 1000 }), createStreamSink({ stream }), meddler],
+    });
+    const events = [event(1), event(2, { tokenExchange: { cache: 'hit' } })];
+    const expected = events.map((e) => `${JSON.stringify(e)}\n`).join('');
+    for (const e of events) auditor.emit(e);
+    await new Promise<void>((r) => setTimeout(r, 5)); // the meddler writes, the file sink still gathers
+    expect(events[0]?.outcome).toBe('error');
+    await auditor.close();
+    expect(fs.readFileSync(file, 'utf8')).toBe(expected); // the lines are those of the events as emitted
+    expect(chunks.join('')).toBe(expected);
+  });
+
+  it('an event that cannot be serialised is dropped by the JSON-lines sinks only, and emit does not throw', async () => {
+    const file = path.join(dir, 'unserialisable.jsonl');
+    const reasons: string[] = [];
+    const objects: AuditEvent[] = [];
+    const memory: AuditSink = {
+      name: 'memory',
+      async write(b) {
+        objects.push(...b);
+      },
+    };
+    const auditor = new Auditor({
+      sinks: [createFileSink({ path: file }), memory],
+      onDrop: (d) => reasons.push(`${d.sink}:${d.reason}`),
+    });
+    const bad = event(1, { tokenExchange: { n: 1n as unknown as number } });
+    expect(() => auditor.emit(bad)).not.toThrow();
+    await auditor.flush();
+    auditor.emit(event(2));
+    await auditor.close();
+    expect(reasons).toEqual(['file:sink-error']);
+    expect(objects.map((e) => e.source.requestId)).toEqual(['r1', 'r2']);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${JSON.stringify(event(2))}\n`);
+  });
+
   it('rejects duplicate sink names and bad sizes', () => {
     const s: AuditSink = { name: 'a', write: async () => {} };
     expect(() => new Auditor({ sinks: [s, s] })).toThrow(/two sinks named "a"/);

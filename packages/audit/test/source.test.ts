@@ -27,6 +27,10 @@ describe('TrustedProxies.clientIp', () => {
     expect(t.clientIp('::1', '2001:db8::7')).toBe('2001:db8::7');
     expect(t.clientIp('fd00::12', '[2001:db8::8]:443')).toBe('2001:db8::8');
     expect(t.clientIp('::ffff:127.0.0.1', '203.0.113.1:5555')).toBe('203.0.113.1');
+    expect(t.clientIp(' 127.0.0.1 ', ' 203.0.113.2 ')).toBe('203.0.113.2');
+    expect(new TrustedProxies(['2001:db8::1']).clientIp('[2001:db8::1]', '[2001:db8::9]')).toBe(
+      '2001:db8::9',
+    );
   });
 
   it('rejects invalid entries with a TypeError naming the option', () => {

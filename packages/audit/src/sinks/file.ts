@@ -131,6 +131,22 @@ export function createFileSink(options: FileSinkOptions): FileSink {
     size += buf.length;
   }
 
+  /**
+   * A batch that fits: a synchronous write takes the string as it is (node encodes it into a
+   * transient native buffer instead of a Buffer on the JS heap per batch).
+   */
+  async function writeText(text: string, bytes: number): Promise<void> {
+    if (!syncWrites) return writeAll(Buffer.from(text, 'utf8'));
+    if (fd === undefined) fd = openSync(path, mode, name);
+    const written = fs.writeSync(fd, text, null, 'utf8');
+    if (written < bytes) {
+      // short write (rare on a regular file): the rest from the encoded bytes
+      size += written;
+      return writeAll(Buffer.from(text, 'utf8').subarray(written));
+    }
+    size += bytes;
+  }
+
   /** A batch that would cross `maxBytes`: written line by line into as many files as it takes. */
   async function writeRotating(text: string): Promise<void> {
     let pending: Buffer[] = [];
@@ -156,13 +172,14 @@ export function createFileSink(options: FileSinkOptions): FileSink {
   return {
     name,
     flushIntervalMs,
+    jsonLines: true,
     get size() {
       return size;
     },
-    async write(events: readonly AuditEvent[]): Promise<void> {
-      const text = toJsonLines(events);
-      const buf = Buffer.from(text, 'utf8');
-      if (size + buf.length <= maxBytes) await writeAll(buf);
+    async write(events: readonly AuditEvent[], batchText?: string): Promise<void> {
+      const text = batchText ?? toJsonLines(events);
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (size + bytes <= maxBytes) await writeText(text, bytes);
       else await writeRotating(text);
     },
     async close(): Promise<void> {

@@ -21,6 +21,8 @@ export class SinkQueue {
   readonly #intervalMs: number;
   readonly #onDrop: (sink: string, reason: DropReason, count: number, error?: unknown) => void;
   #items: AuditEvent[] = [];
+  /** The JSON line of each queued event, for a `jsonLines` sink (`undefined`: could not serialise). */
+  readonly #lines: (string | undefined)[] | undefined;
   #running: Promise<void> | undefined;
   /** Ends the current gathering wait early (set while the worker waits for its timer). */
   #wake: (() => void) | undefined;
@@ -36,19 +38,27 @@ export class SinkQueue {
     this.#capacity = capacity;
     this.#intervalMs = sink.flushIntervalMs ?? 0;
     this.#onDrop = onDrop;
+    this.#lines = sink.jsonLines === true ? [] : undefined;
+  }
+
+  /** Whether `push` wants each event's JSON line. */
+  get wantsLines(): boolean {
+    return this.#lines !== undefined;
   }
 
   get pending(): number {
     return this.#items.length;
   }
 
-  push(event: AuditEvent): boolean {
+  /** `line`: the event's JSON line (`toJsonLine`), for a `jsonLines` sink. */
+  push(event: AuditEvent, line?: string): boolean {
     if (this.#items.length >= this.#capacity) {
       this.dropped++;
       this.#onDrop(this.sink.name, 'queue-full', 1);
       return false;
     }
     this.#items.push(event);
+    this.#lines?.push(line);
     if (this.#running === undefined) {
       this.#running = this.#drain().finally(() => {
         this.#running = undefined;
@@ -78,8 +88,9 @@ export class SinkQueue {
     await this.#gather();
     while (this.#items.length > 0) {
       const batch = this.#items.splice(0, MAX_BATCH);
+      const text = this.#lines === undefined ? undefined : joinLines(this.#lines.splice(0, MAX_BATCH));
       try {
-        await this.sink.write(batch);
+        await this.sink.write(batch, text);
         this.written += batch.length;
       } catch (err) {
         this.dropped += batch.length;
@@ -115,9 +126,20 @@ export class SinkQueue {
     this.#wake?.();
     const n = this.#items.length;
     this.#items = [];
+    this.#lines?.splice(0);
     if (n > 0) {
       this.dropped += n;
       this.#onDrop(this.sink.name, 'sink-error', n);
     }
   }
+}
+
+/** The batch's text, or `undefined` when an event has no line (the sink serialises, and fails, itself). */
+function joinLines(lines: readonly (string | undefined)[]): string | undefined {
+  let text = '';
+  for (const line of lines) {
+    if (line === undefined) return undefined;
+    text += line;
+  }
+  return text;
 }

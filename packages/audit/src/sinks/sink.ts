@@ -11,10 +11,18 @@ export interface AuditSink {
    */
   readonly flushIntervalMs?: number | undefined;
   /**
+   * `true` for a sink that writes JSON lines (stdout, file): `write` then also gets the batch as that
+   * text (`toJsonLines(events)`), each event serialised once when it was emitted, however many such
+   * sinks there are.
+   */
+  readonly jsonLines?: boolean | undefined;
+  /**
    * Write a batch of events, in order. Resolve once written (or handed to the OS); reject on failure
    * (the batch is then counted as dropped). Called by one queue worker at a time, never concurrently.
+   * `text` is the batch as JSON lines, given to `jsonLines` sinks only (and not when an event could not
+   * be serialised: `toJsonLines(events)` then throws as it would have).
    */
-  write(events: readonly AuditEvent[]): Promise<void>;
+  write(events: readonly AuditEvent[], text?: string): Promise<void>;
   /** Flush and release resources. */
   close?(): Promise<void>;
 }
@@ -22,6 +30,11 @@ export interface AuditSink {
 /** One JSON line per event. */
 export function toJsonLines(events: readonly AuditEvent[]): string {
   let out = '';
-  for (const e of events) out += `${JSON.stringify(e)}\n`;
+  for (const e of events) out += toJsonLine(e);
   return out;
+}
+
+/** The JSON line of one event, newline included. */
+export function toJsonLine(event: AuditEvent): string {
+  return `${JSON.stringify(event)}\n`;
 }

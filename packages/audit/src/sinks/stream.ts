@@ -16,11 +16,12 @@ export function createStreamSink(options: StreamSinkOptions = {}): AuditSink {
   if (typeof stream?.write !== 'function') throw new TypeError('"stream" must be a Writable');
   return {
     name: options.name ?? 'stdout',
-    write(events: readonly AuditEvent[]): Promise<void> {
+    jsonLines: true,
+    write(events: readonly AuditEvent[], text?: string): Promise<void> {
       return new Promise((resolve, reject) => {
         // The callback fires once the chunk is handed off; a stream that never drains keeps this
         // promise pending, so the queue in front of the sink fills and drops instead of growing.
-        stream.write(toJsonLines(events), (err) => (err ? reject(err) : resolve()));
+        stream.write(text ?? toJsonLines(events), (err) => (err ? reject(err) : resolve()));
       });
     },
   };
