@@ -99,6 +99,14 @@ export interface TokenAuthenticator {
    * @throws {AuthUnavailableError} validity cannot be decided (503, fail closed).
    */
   authenticate(token: string, exchange?: Exchange): Promise<Identity>;
+  /**
+   * The identity of a JWT verified earlier and still valid (the verified-token cache, `exp`
+   * re-checked), synchronously and without I/O; `undefined` when {@link authenticate} has to decide.
+   * Whatever it returns, `authenticate` would return too.
+   *
+   * @throws {TokenRejectedError} like `authenticate` when the remembered token's claims name no user.
+   */
+  cachedIdentity(token: string): Identity | undefined;
   readiness(): ReadinessStatus;
   /** The JWKS cache, when JWT validation is on. */
   readonly jwks: JwksCache | undefined;
@@ -213,26 +221,45 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): To
 
   if (jwks && options.warmUp !== false) jwks.refresh().catch(() => {});
 
-  // The verifier hands out the same payload object for a cached token, so the (frozen) identity built
-  // from it is built once per verified token instead of on every request.
-  const identities = new WeakMap<object, Identity>();
+  // The verifier hands out the same payload object for a cached token, and the introspector the same
+  // frozen claims object for a cached result, so the (frozen) identity is built once per validated
+  // token instead of on every request (and authz's per-identity memo keeps hitting).
+  const jwtIdentities = new WeakMap<object, Identity>();
+  const opaqueIdentities = new WeakMap<object, Identity>();
+  const jwtIdentity = (payload: object): Identity => {
+    let identity = jwtIdentities.get(payload);
+    if (identity === undefined) {
+      identity = identityFromClaims(payload as Record<string, unknown>, mapping, 'jwt');
+      jwtIdentities.set(payload, identity);
+    }
+    return identity;
+  };
+  // Only a token that passed verification is ever cached, and verification requires the compact JWS
+  // shape, so a hit needs neither the shape check nor the header decode; dotless (opaque) tokens
+  // cannot be in that cache and skip the lookup.
+  const cachedIdentity = (token: string): Identity | undefined => {
+    if (!verifier || typeof token !== 'string' || !token.includes('.')) return undefined;
+    const hit = verifier.cached(token);
+    return hit === undefined ? undefined : jwtIdentity(hit.payload);
+  };
 
   return {
     jwks,
     introspector,
+    cachedIdentity,
     async authenticate(token: string, exchange?: Exchange): Promise<Identity> {
-      if (verifier && looksLikeJwt(token)) {
-        const { payload } = await verifier.verify(token, exchange);
-        let identity = identities.get(payload);
-        if (identity === undefined) {
-          identity = identityFromClaims(payload as Record<string, unknown>, mapping, 'jwt');
-          identities.set(payload, identity);
-        }
-        return identity;
-      }
+      const cached = cachedIdentity(token);
+      if (cached !== undefined) return cached;
+      if (verifier && looksLikeJwt(token))
+        return jwtIdentity((await verifier.verify(token, exchange)).payload);
       if (introspector) {
         const claims = await introspector.introspect(token, exchange);
-        return identityFromClaims(claims, mapping, 'opaque');
+        let identity = opaqueIdentities.get(claims);
+        if (identity === undefined) {
+          identity = identityFromClaims(claims, mapping, 'opaque');
+          opaqueIdentities.set(claims, identity);
+        }
+        return identity;
       }
       throw new TokenRejectedError(AuthErrorCode.UnsupportedToken, 'Unsupported access token format');
     },

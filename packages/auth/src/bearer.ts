@@ -25,6 +25,20 @@ export function extractBearerToken(
   header: string | readonly string[] | undefined,
   maxTokenBytes: number = DEFAULT_MAX_TOKEN_BYTES,
 ): string {
+  const token = bearerCredential(header, maxTokenBytes);
+  assertB64Token(token);
+  return token;
+}
+
+/**
+ * {@link extractBearerToken} without the final `b64token` check, for a caller that first looks the
+ * token up among tokens it verified earlier (a verified JWT is a `b64token`) and calls
+ * {@link assertB64Token} only on a miss.
+ */
+export function bearerCredential(
+  header: string | readonly string[] | undefined,
+  maxTokenBytes: number = DEFAULT_MAX_TOKEN_BYTES,
+): string {
   if (header === undefined || header === '') {
     throw new TokenRejectedError(AuthErrorCode.MissingToken, 'Missing bearer token');
   }
@@ -37,7 +51,7 @@ export function extractBearerToken(
   }
   const space = header.indexOf(' ');
   const scheme = space === -1 ? header : header.slice(0, space);
-  if (!SCHEME.test(scheme)) {
+  if (scheme !== 'Bearer' && !SCHEME.test(scheme)) {
     // Another scheme (Basic, DPoP, …) is "no bearer credential" for this resource (RFC 6750 §3.1).
     throw new TokenRejectedError(AuthErrorCode.MissingToken, 'Missing bearer token');
   }
@@ -46,8 +60,12 @@ export function extractBearerToken(
   if (token.length > maxTokenBytes) {
     throw new TokenRejectedError(AuthErrorCode.TokenTooLarge, 'The access token is too large');
   }
+  return token;
+}
+
+/** @throws {TokenRejectedError} `ERR_BASTION_AUTH_MALFORMED_TOKEN` unless `token` is an RFC 6750 `b64token`. */
+export function assertB64Token(token: string): void {
   if (!B64TOKEN.test(token)) {
     throw new TokenRejectedError(AuthErrorCode.MalformedToken, 'Malformed bearer token');
   }
-  return token;
 }

@@ -82,6 +82,11 @@ export interface JwtVerifier {
    * @throws {AuthUnavailableError} when keys cannot be obtained at all (fail closed).
    */
   verify(token: string, exchange?: Exchange): Promise<VerifiedJwt>;
+  /**
+   * The remembered verification of exactly this token while it is within its `exp` (plus the clock
+   * tolerance), synchronously and without I/O; `undefined` when {@link verify} has to decide.
+   */
+  cached(token: string): VerifiedJwt | undefined;
 }
 
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
@@ -151,19 +156,29 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return { payload: result.payload, header: result.protectedHeader };
   }
 
+  /** A remembered verification, `exp` re-checked on every use (a cached result never outlives the token). */
+  function remembered(key: string): VerifiedJwt | undefined {
+    const hit = cache.get(key);
+    if (!hit) return undefined;
+    const exp = hit.payload.exp as number;
+    if (now() < exp * 1000 + clockToleranceMs) return hit;
+    cache.delete(key);
+    return undefined;
+  }
+
   return {
+    cached(token: string): VerifiedJwt | undefined {
+      if (cacheTtlMs === 0 || typeof token !== 'string' || token === '') return undefined;
+      return remembered(tokenHash(token));
+    },
     async verify(token: string, exchange?: Exchange): Promise<VerifiedJwt> {
       if (typeof token !== 'string' || token === '') {
         throw new TokenRejectedError(AuthErrorCode.MalformedToken, 'Malformed access token');
       }
       const key = cacheTtlMs === 0 ? undefined : tokenHash(token);
       if (key !== undefined) {
-        const hit = cache.get(key);
-        if (hit) {
-          const exp = hit.payload.exp as number;
-          if (now() < exp * 1000 + clockToleranceMs) return hit;
-          cache.delete(key);
-        }
+        const hit = remembered(key);
+        if (hit) return hit;
       }
       const verified = await verifyUncached(token, exchange);
       if (key !== undefined) {

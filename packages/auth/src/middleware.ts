@@ -4,14 +4,14 @@
  * `inboundToken` (the raw token, memory only, for token exchange); on failure the request stops
  * here with 401/403/503 and `notes.rejectedBy = 'auth'`.
  */
-import type { Middleware } from '@bastion-mcp/proxy-core';
+import type { Exchange, Identity, Middleware } from '@bastion-mcp/proxy-core';
 import { type AnonymousIdentityOptions, createAnonymousAuthMiddleware } from './anonymous.js';
 import {
   createTokenAuthenticator,
   type TokenAuthenticator,
   type TokenAuthenticatorOptions,
 } from './authenticator.js';
-import { DEFAULT_MAX_TOKEN_BYTES, extractBearerToken } from './bearer.js';
+import { assertB64Token, bearerCredential, DEFAULT_MAX_TOKEN_BYTES } from './bearer.js';
 import { resourceMetadataUrl } from './challenge.js';
 import { AuthError, InsufficientScopeError } from './errors.js';
 import { type ChallengeContext, toProxyHttpError } from './http-errors.js';
@@ -114,17 +114,22 @@ export function createAuthMiddleware(options: AuthMiddlewareOptions): AuthMiddle
           resourceName: options.resourceName,
         });
 
+  const authenticate = (token: string, exchange: Exchange): Promise<Identity> => {
+    assertB64Token(token);
+    return authenticator.authenticate(token, exchange);
+  };
+
   return {
     name: 'auth',
     authenticator,
     routes,
     async handle(exchange, next) {
       try {
-        const token = extractBearerToken(exchange.request.headers.authorization, maxTokenBytes);
-        const identity = await authenticator.authenticate(token, exchange);
-        if (requiredScopes.length > 0) {
-          const granted = new Set(identity.scopes);
-          if (!requiredScopes.every((s) => granted.has(s))) throw new InsufficientScopeError(requiredScopes);
+        // extractBearerToken in two steps: a token found among verified ones is a b64token already.
+        const token = bearerCredential(exchange.request.headers.authorization, maxTokenBytes);
+        const identity = authenticator.cachedIdentity(token) ?? (await authenticate(token, exchange));
+        if (requiredScopes.length > 0 && !requiredScopes.every((s) => identity.scopes.includes(s))) {
+          throw new InsufficientScopeError(requiredScopes);
         }
         exchange.identity = identity;
         exchange.inboundToken = token;

@@ -83,3 +83,72 @@ describe('TokenAuthenticator identities', () => {
     });
   });
 });
+
+describe('TokenAuthenticator.cachedIdentity', () => {
+  it('knows only tokens verified earlier, and gives what authenticate gives', async () => {
+    const auth = authenticator();
+    const alice = await mint({ sub: 'alice', groups: ['eng'] });
+    expect(auth.cachedIdentity(alice)).toBeUndefined();
+    const identity = await auth.authenticate(alice);
+    expect(auth.cachedIdentity(alice)).toBe(identity);
+    expect(await auth.authenticate(alice)).toBe(identity);
+    // Another signature on the same header and payload is another token, verified on its own.
+    const [head, body, signature] = alice.split('.') as [string, string, string];
+    const forged = `${head}.${body}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    expect(auth.cachedIdentity(forged)).toBeUndefined();
+    await expect(auth.authenticate(forged)).rejects.toMatchObject({
+      code: 'ERR_BASTION_AUTH_SIGNATURE_INVALID',
+    });
+    expect(auth.cachedIdentity(forged)).toBeUndefined();
+    expect(auth.cachedIdentity('opaque-token')).toBeUndefined();
+    expect(auth.cachedIdentity('')).toBeUndefined();
+  });
+
+  it('remembers nothing when the verified-token cache is off', async () => {
+    const auth = authenticator({ cacheTtlMs: 0 });
+    const token = await mint({ sub: 'dan' });
+    await auth.authenticate(token);
+    expect(auth.cachedIdentity(token)).toBeUndefined();
+  });
+
+  it('never serves a token past its exp, however long the cache would keep it', async () => {
+    let clock = Date.now();
+    const auth = createTokenAuthenticator({
+      issuer,
+      audience: AUDIENCE,
+      jwksUrl: `${issuer}/jwks`,
+      jwt: { cacheTtlMs: 3_600_000 },
+      clockToleranceMs: 0,
+      now: () => clock,
+    });
+    authenticators.push(auth);
+    const token = await new SignJWT({ sub: 'erin' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(issuer)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(clock / 1000) + 60)
+      .sign(privateKey);
+    const identity = await auth.authenticate(token);
+    clock += 30_000;
+    expect(auth.cachedIdentity(token)).toBe(identity);
+    clock += 31_000;
+    expect(auth.cachedIdentity(token)).toBeUndefined();
+    await expect(auth.authenticate(token)).rejects.toMatchObject({ code: 'ERR_BASTION_AUTH_TOKEN_EXPIRED' });
+  });
+
+  it('throws for a remembered token without a user id, like authenticate, every time', async () => {
+    const auth = authenticator();
+    const token = await mint({ groups: ['eng'] });
+    await expect(auth.authenticate(token)).rejects.toMatchObject({
+      code: 'ERR_BASTION_AUTH_MISSING_USER_ID',
+    });
+    let thrown: unknown;
+    try {
+      auth.cachedIdentity(token);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'ERR_BASTION_AUTH_MISSING_USER_ID' });
+  });
+});

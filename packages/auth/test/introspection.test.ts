@@ -9,6 +9,7 @@ import {
   AuthErrorCode,
   AuthUnavailableError,
   createIntrospector,
+  createTokenAuthenticator,
   type Introspector,
   type IntrospectorOptions,
   TokenRejectedError,
@@ -271,5 +272,40 @@ describe('createIntrospector (real opaque tokens)', () => {
     expect(() => createIntrospector({ url: 'https://x/i', authMethod: 'bogus' as 'none' })).toThrow(
       /"authMethod"/,
     );
+  });
+});
+
+describe('the authenticator over introspection', () => {
+  it('reuses the identity of a cached result, and never hands it to another token', async () => {
+    const auth = createTokenAuthenticator({
+      issuer: idp.issuer,
+      audience: idp.opaqueResource,
+      jwt: false,
+      introspection: {
+        url: idp.introspectionEndpoint,
+        clientId: idp.clients.introspector.clientId,
+        clientSecret: idp.clients.introspector.clientSecret,
+      },
+    });
+    try {
+      const bob = await opaque('bob');
+      const alice = await opaque('alice');
+      const first = await auth.authenticate(bob);
+      expect(first).toMatchObject({ subject: 'bob', groups: ['sales'], tokenKind: 'opaque' });
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(await auth.authenticate(bob)).toBe(first);
+      const other = await auth.authenticate(alice);
+      expect(other).not.toBe(first);
+      expect(other.subject).toBe('alice');
+      // Opaque tokens never come from the JWT cache.
+      expect(auth.cachedIdentity(bob)).toBeUndefined();
+      // A new introspection result is a new identity (same content).
+      auth.introspector?.clear();
+      const again = await auth.authenticate(bob);
+      expect(again).not.toBe(first);
+      expect(again).toEqual(first);
+    } finally {
+      auth.close();
+    }
   });
 });

@@ -183,6 +183,43 @@ describe('createAuthMiddleware (JWT)', () => {
     }
   });
 
+  it('applies every check to a token served from the verified-token cache', async () => {
+    const m = auth({ requiredScopes: ['mcp:read'] });
+    const token = await mint({ sub: 'u1', scope: 'mcp:read' });
+    const seen = new Set<unknown>();
+    // The scheme in any case, surrounding whitespace: the same token, verified once.
+    for (const header of [`Bearer ${token}`, `bearer ${token}`, `BEARER   ${token}  `, `Bearer ${token}`]) {
+      const ex = makeExchange({ authorization: header });
+      const rec = recordingNext();
+      await m.handle(ex, rec.next);
+      expect(rec.calls).toBe(1);
+      expect(ex.identity?.subject).toBe('u1');
+      expect(ex.inboundToken).toBe(token);
+      expect(ex.notes.auth).toEqual({ tokenKind: 'jwt' });
+      seen.add(ex.identity);
+    }
+    expect(seen.size).toBe(1);
+    expect(m.authenticator?.cachedIdentity(token)).toBe([...seen][0]);
+    // Anything around the verified token makes it another token, refused as before it was verified.
+    const others: [string, string][] = [
+      [`Bearer ${token}!`, AuthErrorCode.MalformedToken],
+      [`Bearer ${token} x`, AuthErrorCode.MalformedToken],
+      [`Bearer ${token}.`, AuthErrorCode.UnsupportedToken],
+      [`Basic ${token}`, AuthErrorCode.MissingToken],
+    ];
+    for (const [header, code] of others) {
+      const err = await reject(m, header);
+      expect({ code: err.code, status: err.status }).toEqual({ code, status: 401 });
+    }
+    // A remembered token that lacks a required scope, or names no user, is refused on every request.
+    const weak = await mint({ sub: 'u2', scope: 'mcp:write' });
+    const nobody = await mint({ scope: 'mcp:read' });
+    for (let i = 0; i < 2; i++) {
+      expect((await reject(m, `Bearer ${weak}`)).status).toBe(403);
+      expect((await reject(m, `Bearer ${nobody}`)).code).toBe(AuthErrorCode.MissingUserId);
+    }
+  });
+
   it('rejects a 64 KiB token early, before any key lookup', async () => {
     const m = auth({ warmUp: false });
     // A validly signed token, padded to 64 KiB with a claim.

@@ -2,10 +2,11 @@
  * A bounded TTL map keyed by the SHA-256 of a token (never the token itself), with least-recently-
  * inserted eviction when full. Expired entries are dropped on read.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
+/** SHA-256 of the token, base64url. One-shot `crypto.hash`: no Hash object per request. */
 export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }
 
 export class TtlCache<V> {
