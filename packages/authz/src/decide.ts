@@ -3,15 +3,20 @@
  */
 import type { JsonRpcMessage } from '@bastion-mcp/proxy-core';
 import type { TypeAndId } from './cedar.js';
-import type { Decision, PolicyEngine } from './engine.js';
+import { type Decision, EVALUATE_KEYED, type PolicyEngine } from './engine.js';
 import {
   ACTIONS,
-  buildRequest,
+  type ActionId,
+  actionOf,
   type PrincipalPart,
+  requestFrom,
+  requestKey,
+  resourceOf,
   type Target,
   type ToolAnnotations,
 } from './entity-model.js';
 import type { MethodClass } from './methods.js';
+import { prefixedAttributes } from './values.js';
 
 /** A decision plus what was evaluated (absent when nothing was). */
 export interface RequestDecision extends Decision {
@@ -56,6 +61,32 @@ export function argumentsOf(message: JsonRpcMessage): Record<string, unknown> | 
     : undefined;
 }
 
+/**
+ * The engine's decision on one request, the Cedar request built only when the decision cache does
+ * not know it (a hit costs the argument mapping and a short key).
+ */
+function decide(
+  engine: PolicyEngine,
+  principal: PrincipalPart,
+  serverName: string,
+  target: Target,
+  args: Readonly<Record<string, unknown>> | undefined,
+  action?: ActionId,
+): RequestDecision {
+  const argAttrs = prefixedAttributes('arg_', args);
+  const d = engine[EVALUATE_KEYED](requestKey(principal, serverName, target, argAttrs, action), () =>
+    requestFrom(principal, serverName, target, argAttrs, action),
+  );
+  return {
+    decision: d.decision,
+    policyIds: [...d.policyIds],
+    reason: d.reason,
+    errors: d.errors,
+    action: actionOf(target, action),
+    resource: resourceOf(serverName, target),
+  };
+}
+
 export function evaluateTarget(
   engine: PolicyEngine,
   principal: PrincipalPart,
@@ -63,8 +94,7 @@ export function evaluateTarget(
   target: Target,
   args?: Record<string, unknown> | undefined,
 ): RequestDecision {
-  const request = buildRequest(principal, serverName, target, args);
-  return { ...engine.evaluate(request), action: request.action.id, resource: request.resource };
+  return decide(engine, principal, serverName, target, args);
 }
 
 /** Each URI of a `subscriptions/listen` `notifications.resourceSubscriptions` must be readable. */
@@ -100,8 +130,7 @@ export function evaluateListAction(
   serverName: string,
   cls: Extract<MethodClass, { kind: 'list' }>,
 ): RequestDecision {
-  const request = buildRequest(principal, serverName, { kind: 'server' }, undefined, cls.listAction);
-  return { ...engine.evaluate(request), action: request.action.id, resource: request.resource };
+  return decide(engine, principal, serverName, { kind: 'server' }, undefined, cls.listAction);
 }
 
 export { ACTIONS };

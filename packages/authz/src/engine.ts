@@ -33,7 +33,8 @@ export interface PolicySetInput {
   /** What an evaluation error in any policy means: `deny` (default, fail closed) or `ignore` (Cedar's own semantics). */
   readonly onEvaluationError?: 'deny' | 'ignore' | undefined;
   /**
-   * How many decisions to remember (least recently used evicted first). Cedar evaluation is a pure
+   * How many decisions to remember (least recently used evicted first: a hit moves a decision to the
+   * young end once it has aged past half the cache). Cedar evaluation is a pure
    * function of the policy set, the static entities and the request, so an identical request (same
    * principal with the same claims, action, resource, arguments) gets the remembered decision without
    * a round trip through the wasm engine. Requests whose serialised form exceeds 4 KiB are never
@@ -119,6 +120,22 @@ let engineCounter = 0;
 /** Requests longer than this (serialised) are evaluated without the decision cache. */
 const MAX_CACHED_KEY_LENGTH = 4096;
 
+/**
+ * The engine's internal entry point for callers that identify a request by a key of their own (see
+ * `requestKey` in entity-model.ts) and build it only when it must be evaluated. Not exported from
+ * the package.
+ */
+export const EVALUATE_KEYED: unique symbol = Symbol('bastion.authz.evaluateKeyed');
+
+/** Keys of EVALUATE_KEYED entries start with this; `cacheKey`'s JSON starts with `[`. */
+const KEYED_PREFIX = '\u0001';
+
+interface CachedDecision {
+  readonly decision: Decision;
+  /** When the entry was inserted or last moved to the young end (`#seq` then). */
+  seq: number;
+}
+
 function cacheKey(request: EvaluationRequest): string {
   return JSON.stringify([
     request.principal,
@@ -141,8 +158,11 @@ export class PolicyEngine {
   readonly #staticKeys: Map<string, number>;
   readonly #failClosed: boolean;
   readonly #cacheSize: number;
-  /** Decisions by request key; Map order is the LRU order (oldest first). */
-  readonly #decisions = new Map<string, Decision>();
+  /** A hit older than this many insertions is moved to the young end of the LRU order. */
+  readonly #bumpAge: number;
+  /** Decisions by request key; Map order is the LRU order (oldest first), approximately (see `#hit`). */
+  readonly #decisions = new Map<string, CachedDecision>();
+  #seq = 0;
   /** The policies, in order, with their ids and sources. */
   readonly policies: readonly PolicyEntry[];
 
@@ -161,6 +181,7 @@ export class PolicyEngine {
     this.#staticKeys = new Map(entities.map((e, i) => [uidKey(e.uid), i]));
     this.#failClosed = failClosed;
     this.#cacheSize = cacheSize;
+    this.#bumpAge = Math.max(1, Math.floor(cacheSize / 2));
   }
 
   /**
@@ -304,19 +325,41 @@ export class PolicyEngine {
     if (this.#cacheSize === 0) return this.#evaluate(request);
     const key = cacheKey(request);
     if (key.length > MAX_CACHED_KEY_LENGTH) return this.#evaluate(request);
+    const decision = this.#hit(key) ?? this.#remember(key, this.#evaluate(request));
+    return copyDecision(decision);
+  }
+
+  /**
+   * The decision for the request `key` stands for, built by `build` only when it has to be evaluated.
+   * `key` must determine the request exactly (equal keys, equal requests). The answer is the cached
+   * object itself: the caller copies what it hands out.
+   */
+  [EVALUATE_KEYED](key: string, build: () => EvaluationRequest): Decision {
+    if (this.#cacheSize === 0 || key.length > MAX_CACHED_KEY_LENGTH) return this.#evaluate(build());
+    const prefixed = KEYED_PREFIX + key;
+    return this.#hit(prefixed) ?? this.#remember(prefixed, this.#evaluate(build()));
+  }
+
+  #hit(key: string): Decision | undefined {
     const hit = this.#decisions.get(key);
-    if (hit !== undefined) {
+    if (hit === undefined) return undefined;
+    // Moving every hit to the young end (Map delete + set) costs O(size) amortised once the map is
+    // full (~1 µs per hit at 1000 entries); an entry in the younger half is far from eviction anyway.
+    if (this.#seq - hit.seq >= this.#bumpAge) {
       this.#decisions.delete(key);
+      hit.seq = ++this.#seq;
       this.#decisions.set(key, hit);
-      return copyDecision(hit);
     }
-    const decision = this.#evaluate(request);
-    this.#decisions.set(key, decision);
+    return hit.decision;
+  }
+
+  #remember(key: string, decision: Decision): Decision {
+    this.#decisions.set(key, { decision, seq: ++this.#seq });
     if (this.#decisions.size > this.#cacheSize) {
       const oldest = this.#decisions.keys().next().value as string;
       this.#decisions.delete(oldest);
     }
-    return copyDecision(decision);
+    return decision;
   }
 
   #evaluate(request: EvaluationRequest): Decision {

@@ -104,11 +104,13 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     return principal;
   };
 
-  const logErrors = (exchange: Exchange, what: string, decision: Decision): void => {
+  /** `what` is described only when there is something to log (most decisions have no errors). */
+  const logErrors = (exchange: Exchange, what: string | Target, decision: Decision): void => {
     if (decision.errors.length === 0) return;
+    const target = typeof what === 'string' ? what : describeTarget(what);
     for (const e of decision.errors) {
       exchange.log.warn(
-        { middleware: AUTHZ_MIDDLEWARE_NAME, policyId: e.policyId, target: what, error: e.message },
+        { middleware: AUTHZ_MIDDLEWARE_NAME, policyId: e.policyId, target, error: e.message },
         'Cedar policy evaluation error',
       );
     }
@@ -142,7 +144,7 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
         principal,
         serverName: exchange.serverName,
         markPrivate,
-        onDecision: (target, decision) => logErrors(exchange, describeTarget(target), decision),
+        onDecision: (target, decision) => logErrors(exchange, target, decision),
       }).message;
     };
   };
@@ -192,7 +194,7 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
       target = { ...bare, annotations };
     }
     const d = evaluateTarget(engine, principal, exchange.serverName, target, argumentsOf(message));
-    logErrors(exchange, describeTarget(target), d);
+    logErrors(exchange, target, d);
     return enforce(exchange, d, next);
   }
 
