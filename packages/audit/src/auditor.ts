@@ -100,7 +100,7 @@ export class Auditor {
       try {
         line = toJsonLine(event);
       } catch {
-        // not serialisable: the JSON-lines sinks fail on it and count the drop, as they always did
+        // not serialisable: each JSON-lines sink fails on it in its own write and counts the drop
       }
     }
     for (const q of this.#queues) q.push(event, line);

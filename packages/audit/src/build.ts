@@ -31,8 +31,8 @@ export type Ending =
 const MAX_TEXT = 1024;
 
 /**
- * Depth limit of the second scan of a payload: the event scan counted from the event's root, and a
- * payload sits two levels down (`data.request`), so its objects 62 levels deep became `[TOO_DEEP]`.
+ * Nesting in an event is limited to 64 levels counted from its root; a payload sits two levels down
+ * (`data.request`), so its field scan stops at 62.
  */
 const PAYLOAD_SCAN_DEPTH = 62;
 
@@ -108,11 +108,10 @@ function tokenExchangeNotes(
 }
 
 /**
- * Build the event. Every string that reaches it goes through the value scan (JWT-shaped values,
- * `Bearer` credentials and the request's own bearer token) as it is set — the same rules a scan of
- * the finished event applied before, without walking and copying the whole event; decisions compare
- * the values as received. Payloads are redacted by key and value, then scanned once more as the
- * event scan did (with the depth they have inside the event).
+ * Build the event. Every value that reaches it goes through the value scan (JWT-shaped values,
+ * `Bearer` credentials and the request's own bearer token) as it is set, so the finished event needs
+ * no walk or copy; decisions compare the values as received. A payload is redacted by key and value
+ * and measured, then scanned like every other field of the event.
  */
 export function buildEvent(
   exchange: Exchange,

@@ -97,8 +97,8 @@ function walkArray(v: readonly unknown[], depth: number, w: Walk): unknown {
 
 /**
  * Copy-on-write for plain objects (JSON data): the object itself when no value changed. A copy is
- * built by assignment in key order, as before, so an own `__proto__` key (JSON.parse makes one) is
- * not carried over as a key: such an object is always copied.
+ * built by assignment in key order, which does not carry an own `__proto__` key (JSON.parse makes
+ * one) over as a key; an object with one is always copied, so the result never has such a key.
  */
 function walkPlain(v: Record<string, unknown>, depth: number, w: Walk): unknown {
   const names = Object.keys(v);

@@ -19,8 +19,8 @@ export interface AuditSink {
   /**
    * Write a batch of events, in order. Resolve once written (or handed to the OS); reject on failure
    * (the batch is then counted as dropped). Called by one queue worker at a time, never concurrently.
-   * `text` is the batch as JSON lines, given to `jsonLines` sinks only (and not when an event could not
-   * be serialised: `toJsonLines(events)` then throws as it would have).
+   * `text` is the batch as JSON lines, given to `jsonLines` sinks only, and not when an event could not
+   * be serialised (`toJsonLines(events)` throws on it, and the batch is dropped).
    */
   write(events: readonly AuditEvent[], text?: string): Promise<void>;
   /** Flush and release resources. */
