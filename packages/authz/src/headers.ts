@@ -48,11 +48,15 @@ export function isModernRevision(version: string | undefined): boolean {
 
 /**
  * Throw a 400 (`-32020`) when `Mcp-Method` / `Mcp-Name` disagree with the body. When the request is
- * of a revision that requires them, missing headers are rejected too.
+ * of a revision that requires them, missing headers are rejected too. `modern` is
+ * `isModernRevision(protocolVersionOf(exchange))`, for a caller that has it already.
  */
-export function checkMirroredHeaders(exchange: Exchange, message: JsonRpcMessage): void {
+export function checkMirroredHeaders(
+  exchange: Exchange,
+  message: JsonRpcMessage,
+  modern: boolean = isModernRevision(protocolVersionOf(exchange)),
+): void {
   if (!('method' in message)) return;
-  const modern = isModernRevision(protocolVersionOf(exchange));
   const method = headerOf(exchange, 'mcp-method');
   if (method === undefined) {
     if (modern) throw headerMismatchError('Mcp-Method', true);

@@ -50,6 +50,20 @@ export const LISTS: Record<string, { item: 'tools' | 'prompts' | 'resources'; li
   'resources/list': { item: 'resources', listAction: ACTIONS.listResources },
 };
 
+// Every answer of `classify` is one of these (frozen, shared): no allocation per request.
+const TARGET_CLASS: Record<'tool' | 'prompt' | 'resource', MethodClass> = {
+  tool: Object.freeze({ kind: 'target', target: 'tool' }),
+  prompt: Object.freeze({ kind: 'target', target: 'prompt' }),
+  resource: Object.freeze({ kind: 'target', target: 'resource' }),
+};
+const LIST_CLASS: Record<string, MethodClass> = Object.fromEntries(
+  Object.entries(LISTS).map(([method, list]) => [method, Object.freeze({ kind: 'list', ...list })]),
+);
+const CLIENT_RESPONSE: MethodClass = Object.freeze({ kind: 'client-response' });
+const LISTEN: MethodClass = Object.freeze({ kind: 'listen' });
+const PASS: MethodClass = Object.freeze({ kind: 'pass' });
+const UNKNOWN: MethodClass = Object.freeze({ kind: 'unknown' });
+
 /**
  * Classify a message. `modern` says whether the request is of revision 2026-07-28 or later (see
  * `isModernRevision`): methods removed there are no longer targets.
@@ -59,19 +73,19 @@ export function classify(
   extraPass: ReadonlySet<string>,
   modern = false,
 ): MethodClass {
-  if (!('method' in message)) return { kind: 'client-response' };
+  if (!('method' in message)) return CLIENT_RESPONSE;
   const method = message.method;
   // Own keys only: a method named `constructor` or `toString` is not a target or a list.
   const target =
     (modern && REMOVED_IN_MODERN.has(method)) || !Object.hasOwn(TARGETS, method)
       ? undefined
       : TARGETS[method];
-  if (target) return { kind: 'target', target };
-  const list = Object.hasOwn(LISTS, method) ? LISTS[method] : undefined;
-  if (list) return { kind: 'list', ...list };
-  if (method === 'subscriptions/listen') return { kind: 'listen' };
+  if (target) return TARGET_CLASS[target];
+  const list = Object.hasOwn(LIST_CLASS, method) ? LIST_CLASS[method] : undefined;
+  if (list) return list;
+  if (method === 'subscriptions/listen') return LISTEN;
   if (method.startsWith('notifications/') || PASS_METHODS.has(method) || extraPass.has(method)) {
-    return { kind: 'pass' };
+    return PASS;
   }
-  return { kind: 'unknown' };
+  return UNKNOWN;
 }

@@ -258,7 +258,7 @@ export async function createAuthzMiddleware(options: AuthzOptions): Promise<Auth
     if (cls.kind === 'client-response') return next();
     if (opts.checkMirroredHeaders) {
       try {
-        checkMirroredHeaders(exchange, message);
+        checkMirroredHeaders(exchange, message, modern);
       } catch (err) {
         exchange.notes.authz = {
           decision: 'deny',
