@@ -10,7 +10,8 @@
  *   npx nx run-many -t build -p proxy-core auth authz && node bench/auth-authz-hot.mjs
  * Knobs: BENCH_ITERATIONS per round (default 200000), BENCH_ROUNDS (default 7), BENCH_BASELINE,
  *   BENCH_USERS distinct tokens round-robin (default 1; more fill the caches), BENCH_ARGS=0 for a call
- *   without arguments.
+ *   without arguments, BENCH_LAYERS=auth or =authz for one layer alone (authz then gets the identity
+ *   auth gave the first token, as auth hands it out).
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startJwtIssuer } from './lib/jwt-issuer.mjs';
@@ -19,6 +20,7 @@ const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 200_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const USERS = Number(process.env.BENCH_USERS ?? 1);
 const baseline = process.env.BENCH_BASELINE;
+const layers = process.env.BENCH_LAYERS ?? 'auth,authz';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const AUDIENCE = 'https://bench.bastion.test/mcp';
 
@@ -50,6 +52,16 @@ async function variant(name, dir) {
   const terminal = () => Promise.resolve(answer);
   const signal = new AbortController().signal;
   let i = 0;
+  let identity;
+  const chain = {
+    'auth,authz': (exchange) => authMw.handle(exchange, () => authzMw.handle(exchange, terminal)),
+    auth: (exchange) => authMw.handle(exchange, terminal),
+    authz: (exchange) => {
+      exchange.identity = identity;
+      return authzMw.handle(exchange, terminal);
+    },
+  }[layers];
+  if (!chain) throw new TypeError(`BENCH_LAYERS: auth,authz | auth | authz, not ${layers}`);
   const once = async () => {
     const token = tokens[i++ % tokens.length];
     const headers = {
@@ -75,9 +87,28 @@ async function variant(name, dir) {
       upstreamHeaders: { 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18' },
       signal,
     });
-    const res = await authMw.handle(exchange, () => authzMw.handle(exchange, terminal));
+    const res = await chain(exchange);
     if (res !== answer) throw new Error(`${name}: unexpected answer`);
   };
+  const first = new core.Exchange({
+    request: {
+      method: 'POST',
+      path: '/mcp',
+      query: '',
+      headers: { authorization: `Bearer ${tokens[0]}` },
+      body,
+      remoteAddress: '127.0.0.1',
+      protocol: 'http',
+    },
+    requestId: 'r0',
+    serverName: 'bench',
+    route: 'streamable',
+    rpc,
+    upstreamHeaders: {},
+    signal,
+  });
+  await authMw.handle(first, terminal);
+  identity = first.identity;
   // First verifications (signatures, JWKS fetch) and the first Cedar evaluations happen here.
   for (let w = 0; w < 20_000; w++) await once();
   return { name, once, samples: [] };
@@ -96,9 +127,7 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(
-  `auth + authz hot path, ${USERS} token(s), ${ROUNDS} × ${ITERATIONS} requests (ns CPU per request)`,
-);
+console.log(`${layers} hot path, ${USERS} token(s), ${ROUNDS} × ${ITERATIONS} requests (ns CPU per request)`);
 for (const v of variants) {
   console.log(
     `${v.name.padEnd(6)} median ${median(v.samples).toFixed(0).padStart(6)}   min ${Math.min(...v.samples)
