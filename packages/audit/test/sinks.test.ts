@@ -78,6 +78,56 @@ describe('file sink', () => {
     expect(ids[0]).toBeGreaterThan(0); // the oldest file was removed
   });
 
+  it('writes non-ASCII text exactly, through batches of any size, with and without the batch text', async () => {
+    for (const syncWrites of [true, false]) {
+      const file = path.join(dir, `utf8-${syncWrites}.jsonl`);
+      const sink = createFileSink({ path: file, syncWrites, maxBytes: 64 * 1024 * 1024 });
+      const ua = (i: number, n: number) => ({
+        ip: '127.0.0.1',
+        requestId: `r${i}`,
+        userAgent: `é✓😀\u2028${'x'.repeat(n)}`,
+      });
+      const batches = [
+        [event(1, { source: ua(1, 10) }), event(2, { source: ua(2, 0) }), event(3)],
+        [event(4)],
+        Array.from({ length: 300 }, (_, i) => event(100 + i, { source: ua(100 + i, 5000) })), // > 1 MiB
+        [event(5, { source: ua(5, 3) })],
+      ];
+      let expected = '';
+      for (const [i, b] of batches.entries()) {
+        expected += b.map((e) => `${JSON.stringify(e)}\n`).join('');
+        await sink.write(b, i % 2 === 0 ? b.map((e) => `${JSON.stringify(e)}\n`).join('') : undefined);
+      }
+      await sink.close?.();
+      expect(fs.readFileSync(file, 'utf8')).toBe(expected);
+      expect(sink.size).toBe(Buffer.byteLength(expected));
+    }
+  });
+
+  it('rotates a batch of multi-byte lines at line ends, in order, none lost', async () => {
+    const file = path.join(dir, 'rot-utf8.jsonl');
+    const sink = createFileSink({ path: file, maxBytes: 2048, maxFiles: 50 });
+    const all = Array.from({ length: 40 }, (_, i) =>
+      event(i, { source: { ip: '127.0.0.1', requestId: `r${i}`, userAgent: 'ü'.repeat(i * 7) } }),
+    );
+    await sink.write(all.slice(0, 3));
+    const rest = all.slice(3);
+    await sink.write(rest, rest.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await sink.close?.();
+    const files = [file, ...Array.from({ length: 50 }, (_, i) => `${file}.${i + 1}`)].filter((f) =>
+      fs.existsSync(f),
+    );
+    expect(files.length).toBeGreaterThan(3);
+    const ids: string[] = [];
+    for (const f of files.reverse()) {
+      const text = fs.readFileSync(f, 'utf8');
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(2048);
+      expect(text.endsWith('\n')).toBe(true);
+      for (const line of text.trim().split('\n')) ids.push((JSON.parse(line) as AuditEvent).source.requestId);
+    }
+    expect(ids).toEqual(all.map((e) => e.source.requestId));
+  });
+
   it('fails at construction when the directory does not exist', () => {
     let err: unknown;
     try {
