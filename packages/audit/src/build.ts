@@ -11,7 +11,7 @@ import type {
   AuditSubject,
   AuditTarget,
 } from './event.js';
-import type { ResponseFacts } from './observe.js';
+import type { AnswerFacts as ResponseFacts } from '@bastion-mcp/proxy-core';
 import type { ResolvedAuditOptions } from './options.js';
 import { bearerOf, scrub, valueScan } from './redact.js';
 
