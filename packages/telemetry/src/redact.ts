@@ -19,7 +19,10 @@ export interface RedactOptions {
   maxStringLength?: number | undefined;
 }
 
-/** Deep copy of `value` with redaction applied (cycles and nesting deeper than 32 levels become markers). */
+/**
+ * `value` with redaction applied (cycles and nesting deeper than 32 levels become markers). Copy on
+ * write: unchanged parts are shared with `value`, which is never mutated.
+ */
 export function redactValue(value: unknown, options: RedactOptions = {}): unknown {
   const core: CoreRedactOptions = {
     keys: options.keys,
