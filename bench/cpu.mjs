@@ -19,6 +19,9 @@
 //   BENCH_BASELINE=/path/to/other/checkout node bench/cpu.mjs
 //     also runs every variant from that checkout's bench/ and builds (same harness, interleaved rounds),
 //     printed as "<variant>@base": a before/after comparison that machine noise hits equally.
+//   BENCH_UPSTREAM=remote node bench/cpu.mjs
+//     against the remote stand-in (bench/lib/upstreams.mjs) instead of the SDK server: less CPU
+//     contention, so lower and steadier figures (not comparable with sdk runs).
 // The minimum over rounds is printed next to the median: on a shared machine the least-disturbed
 // round is the best estimate of the intrinsic cost.
 import { execSync } from 'node:child_process';
@@ -26,6 +29,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, fmt, runLoad } from './lib/load.mjs';
 import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
+import { spawnUpstream, upstreamKinds } from './lib/upstreams.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (!existsSync(`${root}/packages/runner/dist/index.js`)) {
@@ -37,6 +41,8 @@ const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const modes = (process.env.BENCH_MODES ?? 'json,sse').split(',');
+// One upstream per run (BENCH_UPSTREAM=sdk|remote, default sdk: the figures in bench/RESULTS.md).
+const [upstreamKind] = upstreamKinds('sdk');
 const ALL = ['passthrough', 'none', 'auth', 'audit', 'tools', 'telemetry', 'auth+authz', 'full'];
 const baseline = process.env.BENCH_BASELINE;
 const chosen = (process.env.BENCH_VARIANTS ?? ALL.join(',')).split(',');
@@ -66,7 +72,7 @@ console.log(
 );
 console.log('mode  variant             CPU/req (median)  (min)   vs none   req/s (noisy)');
 for (const mode of modes) {
-  const upstream = await spawnRole('upstream', [mode]);
+  const upstream = await spawnUpstream(upstreamKind, mode);
   const roles = new Map();
   for (const v of variants) roles.set(v, await spawnVariant(v, upstream.url));
   const samples = new Map(variants.map((v) => [v, { cpu: [], rps: [] }]));
