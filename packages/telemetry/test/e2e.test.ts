@@ -2,83 +2,24 @@
  * End to end: a real proxy (proxy-core `startProxyServer`), the testkit MCP upstream, a real MCP SDK
  * client, spans in an in-memory exporter and a real HTTP scrape of the Prometheus listener.
  *
- * Chain: [telemetry.edge, gate (auth stand-in), telemetry.middleware, deny (authz stand-in)].
+ * Chain: [telemetry.edge, auth stand-in, telemetry.middleware, authz stand-in] (test/stand-ins.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  channels,
-  type Middleware,
-  ProxyHttpError,
-  type ProxyServer,
-  publishCacheLookup,
-  startProxyServer,
-  traceIdpCall,
-} from '@bastion-mcp/proxy-core';
+import { channels, type ProxyServer, publishCacheLookup, startProxyServer } from '@bastion-mcp/proxy-core';
 import { freePort, type McpUpstream, startMcpUpstream } from '@bastion-mcp/testkit';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createTelemetry, type MetricsServer, REDACTED, type Telemetry } from '../src/index.js';
+import { authStandIn, authzStandIn } from './stand-ins.js';
 import { eventually, type Sample, scrape, sampleValue } from './helpers.js';
 
 const CLIENT_TRACE_ID = randomBytes(16).toString('hex');
 const CLIENT_SPAN_ID = randomBytes(8).toString('hex');
 const TRACEPARENT = `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01`;
 const FLOOD = 40;
-
-/** Auth stand-in, outside `telemetry`: 401 on demand, one real IdP-like call and a cache lookup per request. */
-function gate(idpUrl: string): Middleware {
-  return {
-    name: 'auth',
-    async handle(exchange, next) {
-      await traceIdpCall(
-        'jwks',
-        idpUrl,
-        exchange,
-        async () => {
-          const res = await fetch(idpUrl);
-          await res.arrayBuffer();
-          return res.status;
-        },
-        (s) => s,
-      );
-      publishCacheLookup('jwks', 'hit');
-      if (exchange.request.headers['x-test-deny'] === '401') {
-        exchange.notes.rejectedBy = 'auth';
-        throw new ProxyHttpError({
-          status: 401,
-          rpcCode: -32001,
-          publicMessage: 'Unauthorized',
-          code: 'ERR_BASTION_TEST_UNAUTHORIZED',
-          oauthError: { error: 'invalid_token' },
-          headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-        });
-      }
-      return next();
-    },
-  };
-}
-
-/** Authz stand-in, inside `telemetry`: denies delete_repo with a 403 JSON-RPC error. */
-const deny: Middleware = {
-  name: 'authz',
-  async handle(exchange, next) {
-    const rpc = exchange.rpc;
-    if (rpc && 'method' in rpc && rpc.method === 'tools/call' && rpc.params?.name === 'delete_repo') {
-      exchange.notes.rejectedBy = 'authz';
-      exchange.notes.authz = { decision: 'deny', policyIds: ['p1'] };
-      throw new ProxyHttpError({
-        status: 403,
-        rpcCode: -32003,
-        publicMessage: 'Forbidden',
-        code: 'ERR_BASTION_TEST_DENIED',
-      });
-    }
-    return next();
-  },
-};
 
 function rpcPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, {
@@ -122,7 +63,7 @@ describe('telemetry through a real proxy', () => {
     proxy = await startProxyServer({
       upstreamUrl: upstream.url,
       serverName: 'demo',
-      middlewares: [telemetry.edge, gate(idpUrl), telemetry.middleware, deny],
+      middlewares: [telemetry.edge, authStandIn(idpUrl, 'every-request'), telemetry.middleware, authzStandIn],
     });
     const dead = await freePort();
     deadProxy = await startProxyServer({

@@ -7,20 +7,12 @@
  * buckets must be cumulative, end at `_count` and hold the sum, and the OTLP points must agree with the
  * Prometheus ones.
  *
- * Chain: [telemetry.edge, gate (auth stand-in), telemetry.middleware, deny (authz stand-in)].
+ * Chain: [telemetry.edge, auth stand-in, telemetry.middleware, authz stand-in] (test/stand-ins.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  channels,
-  type Middleware,
-  ProxyHttpError,
-  type ProxyServer,
-  publishCacheLookup,
-  startProxyServer,
-  traceIdpCall,
-} from '@bastion-mcp/proxy-core';
+import { channels, type ProxyServer, publishCacheLookup, startProxyServer } from '@bastion-mcp/proxy-core';
 import { freePort, type McpUpstream, startMcpUpstream } from '@bastion-mcp/testkit';
 import {
   createTelemetry,
@@ -29,62 +21,10 @@ import {
   MetricName,
   type Telemetry,
 } from '../src/index.js';
+import { authStandIn, authzStandIn } from './stand-ins.js';
 import { eventually } from './helpers.js';
 
 const PROTOCOL = '2025-06-18';
-
-/** Auth stand-in outside `telemetry`: a JWKS cache hit per request, an IdP call and a 401 on demand. */
-function gate(idpUrl: string): Middleware {
-  return {
-    name: 'auth',
-    async handle(exchange, next) {
-      publishCacheLookup('jwks', 'hit');
-      if (exchange.request.headers['x-test-idp'] === '1') {
-        await traceIdpCall(
-          'jwks',
-          idpUrl,
-          exchange,
-          async () => {
-            const res = await fetch(idpUrl);
-            await res.arrayBuffer();
-            return res.status;
-          },
-          (s) => s,
-        );
-      }
-      if (exchange.request.headers['x-test-deny'] === '401') {
-        exchange.notes.rejectedBy = 'auth';
-        throw new ProxyHttpError({
-          status: 401,
-          rpcCode: -32001,
-          publicMessage: 'Unauthorized',
-          code: 'ERR_BASTION_TEST_UNAUTHORIZED',
-          oauthError: { error: 'invalid_token' },
-          headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
-        });
-      }
-      return next();
-    },
-  };
-}
-
-/** Authz stand-in inside `telemetry`: denies delete_repo with a 403 JSON-RPC error. */
-const deny: Middleware = {
-  name: 'authz',
-  async handle(exchange, next) {
-    const rpc = exchange.rpc;
-    if (rpc && 'method' in rpc && rpc.method === 'tools/call' && rpc.params?.name === 'delete_repo') {
-      exchange.notes.rejectedBy = 'authz';
-      throw new ProxyHttpError({
-        status: 403,
-        rpcCode: -32003,
-        publicMessage: 'Forbidden',
-        code: 'ERR_BASTION_TEST_DENIED',
-      });
-    }
-    return next();
-  },
-};
 
 // ---- the expected Prometheus text, written from the traffic ----
 
@@ -254,7 +194,7 @@ describe('metric output for known traffic (Prometheus text and OTLP JSON)', () =
     proxy = await startProxyServer({
       upstreamUrl: upstream.url,
       serverName: 'demo',
-      middlewares: [telemetry.edge, gate(idpUrl), telemetry.middleware, deny],
+      middlewares: [telemetry.edge, authStandIn(idpUrl, 'on-header'), telemetry.middleware, authzStandIn],
     });
     deadProxy = await startProxyServer({
       upstreamUrl: `http://127.0.0.1:${await freePort()}/mcp`,
