@@ -27,7 +27,7 @@
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, fmt, runLoad } from './lib/load.mjs';
+import { ECHO_CALL_BODY, echoHeadersFor, fmt, runLoad } from './lib/load.mjs';
 import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
 import { spawnUpstream, upstreamKinds } from './lib/upstreams.mjs';
 
@@ -52,7 +52,6 @@ if (profDir) mkdirSync(profDir, { recursive: true });
 const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
 
 const body = ECHO_CALL_BODY;
-const headers = ECHO_CALL_HEADERS;
 
 function spawnVariant(variant, upstreamUrl) {
   const [v, from] = variant.split('@');
@@ -86,7 +85,7 @@ for (const mode of modes) {
         res = await runLoad({
           url: role.url,
           body,
-          headers: role.token ? { ...headers, authorization: `Bearer ${role.token}` } : headers,
+          headers: echoHeadersFor(role),
           concurrency,
           durationMs,
           warmupMs: r === 0 ? warmupMs * 2 : warmupMs,

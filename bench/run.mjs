@@ -19,7 +19,7 @@
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, fmt, runLoad, warmUpJit } from './lib/load.mjs';
+import { ECHO_CALL_BODY, ECHO_CALL_HEADERS, echoHeadersFor, fmt, runLoad, warmUpJit } from './lib/load.mjs';
 import { cpuPerRequest, spawnRole } from './lib/spawn.mjs';
 import { describeUpstream, spawnUpstream, upstreamKinds } from './lib/upstreams.mjs';
 
@@ -59,7 +59,6 @@ for (const kind of kinds) {
     const upstream = await spawnUpstream(kind, mode);
     const passthrough = await spawnRole('proxy', [upstream.url]);
     const full = await spawnRole('full-chain', [upstream.url]);
-    const fullHeaders = { ...headers, authorization: `Bearer ${full.token}` };
     await warmUpJit(passthrough, Math.max(...levels));
     await warmUpJit(full, Math.max(...levels));
     for (const concurrency of levels) {
@@ -76,7 +75,7 @@ for (const kind of kinds) {
         });
       const direct = await load(upstream.url, headers, undefined);
       const pass = await load(passthrough.url, headers, passthrough);
-      const chain = await load(full.url, fullHeaders, full);
+      const chain = await load(full.url, echoHeadersFor(full), full);
       const rows = [
         ['direct', direct, undefined],
         ['passthrough', pass, await passthrough.rss()],
